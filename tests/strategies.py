@@ -1,0 +1,24 @@
+"""Shared hypothesis strategies (import from tests: ``from strategies import ...``)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+#: Image sides from 1 px to 20 000 px, log-uniform-ish: small, typical and huge all appear.
+sides = st.one_of(
+    st.integers(1, 64),
+    st.integers(65, 4096),
+    st.integers(4097, 20_000),
+)
+
+#: Realistic photo/video sizes.
+typical_sides = st.integers(200, 4000)
+
+#: Text mixing scripts that stress tokenizers: ASCII, CJK, emoji, combining marks,
+#: whitespace runs, digits and punctuation.
+text_alphabet = st.one_of(
+    st.characters(codec="utf-8"),
+    st.sampled_from(list("你好世界中文的一是在不了有和人这 \n\t\r0123456789.,!?'\"-_/\\"
+                         "éèàüßñçØœ🙂👍🏽\u0301\u200b\u3000")),
+)
+texts = st.text(alphabet=text_alphabet, max_size=400)
