@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
+from typing import Any
 
 from ._catalog import get_model, list_models, register_catalog
 from ._counts import TokenCount, Usage, UsagePart
@@ -39,10 +38,21 @@ from .errors import (
 from .media import AudioInfo, ImageInfo, VideoInfo
 from .text import load_tokenizer
 
-try:
-    __version__ = _version("tokenmeter")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    # __version__ comes from the installed metadata; importlib.metadata costs ~0.1 s to
+    # import, so it is read on first access rather than at `import tokenmeter`.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("tokenmeter")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            value = "0+unknown"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module 'tokenmeter' has no attribute {name!r}")
 
 
 def register_rule(cls: type) -> type:

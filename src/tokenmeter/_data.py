@@ -1,22 +1,21 @@
-"""Packaged data files, read once with :mod:`importlib.resources` and ``tomllib``."""
+"""Packaged data files, read once with :mod:`importlib.resources` and ``tomllib``.
+
+Both are imported on first use, not at ``import tokenmeter``.
+"""
 
 from __future__ import annotations
 
 import functools
 import sys
-from importlib import resources
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
-__all__ = ["load_toml", "packaged_path", "parse_toml", "tomllib"]
+__all__ = ["load_toml", "packaged_path", "parse_toml", "toml_error"]
 
 
 def packaged_path(*parts: str) -> Any:
     """A traversable for ``tokenmeter/data/<parts>``."""
+    from importlib import resources
+
     node = resources.files("tokenmeter") / "data"
     for p in parts:
         node = node / p
@@ -29,6 +28,21 @@ def load_toml(*parts: str) -> dict[str, Any]:
     return parse_toml(packaged_path(*parts).read_text(encoding="utf-8"))
 
 
+def _tomllib() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
 def parse_toml(text: str) -> dict[str, Any]:
-    """Parse TOML text (``tomllib.TOMLDecodeError`` propagates with its line/column)."""
-    return tomllib.loads(text)
+    """Parse TOML text (``TOMLDecodeError`` propagates with its line/column)."""
+    result: dict[str, Any] = _tomllib().loads(text)
+    return result
+
+
+def toml_error() -> type[Exception]:
+    """The ``TOMLDecodeError`` class of the TOML parser in use."""
+    err: type[Exception] = _tomllib().TOMLDecodeError
+    return err

@@ -8,7 +8,9 @@ recognized — the same thing ``apply_chat_template(..., tokenize=True)`` does. 
 * ``qwen2-vl`` — ChatML with ``"You are a helpful assistant."`` as the default system;
 * ``chatml`` — ChatML, no default system;
 * ``llama3`` — ``<|begin_of_text|>`` and header/eot tokens per message, as
-  ``llama_models.llama3.chat_format.ChatFormat.encode_dialog_prompt`` builds it;
+  ``llama_models.llama3.chat_format.ChatFormat.encode_dialog_prompt`` builds it: the role,
+  the ``"\n\n"`` after the header and the content are tokenized *separately* there
+  (HF's Jinja template tokenizes them together, and trims the content);
 * ``openai`` — the OpenAI cookbook rule: 3 tokens per message, +1 per ``name``, +3 to
   prime the reply, plus the tokens of every string value;
 * ``mistral`` — counted by ``mistral-common`` itself.
@@ -76,7 +78,7 @@ FORMATS: dict[str, ChatFormat] = {
         ChatFormat(name="chatml", kind="template", message=_CHATML,
                    generation="<|im_start|>assistant\n",
                    source="ChatML (Qwen3-VL and InternVL templates without a default system)"),
-        ChatFormat(name="llama3", kind="template", begin="<|begin_of_text|>",
+        ChatFormat(name="llama3", kind="llama3", begin="<|begin_of_text|>",
                    message="<|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>",
                    generation="<|start_header_id|>assistant<|end_header_id|>\n\n",
                    source="llama_models/llama3/chat_format.py ChatFormat.encode_dialog_prompt"),
@@ -122,7 +124,7 @@ def _messages(messages: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, Map
 def render(fmt: ChatFormat, messages: Sequence[Mapping[str, Any]], *,
            add_generation_prompt: bool = True) -> str:
     """The exact prompt string a ``template`` format produces for ``messages``."""
-    if fmt.kind != "template":
+    if fmt.kind not in ("template", "llama3"):
         raise InvalidInputError(f"chat format {fmt.name!r} has no string rendering")
     msgs = _messages(messages)
     parts = [fmt.begin]
@@ -161,6 +163,23 @@ def count_messages(model: Model, messages: Sequence[Mapping[str, Any]], *,
         details["content_tokens"] = content
         return _result(model, fmt, total, exact=True, details=details)
 
+    if exact_tok and fmt.kind == "llama3":
+        tok = get_tokenizer(model.tokenizer_name)  # type: ignore[arg-type]
+        sep = tok.count("\n\n")
+        # <|begin_of_text|>; per message <|start_header_id|> role <|end_header_id|> "\n\n"
+        # content <|eot_id|>; then the assistant header. llama_models maps "tool" to
+        # "ipython" in headers.
+        total = 1
+        content = 0
+        for role, text, _ in msgs:
+            c = tok.count(text)
+            content += c
+            total += 3 + tok.count("ipython" if role == "tool" else role) + sep + c
+        if add_generation_prompt:
+            total += 2 + tok.count("assistant") + sep
+        details["content_tokens"] = content
+        return _result(model, fmt, total, exact=True, details=details)
+
     if exact_tok and fmt.kind == "mistral":
         total = _mistral_count(model, msgs, add_generation_prompt)
         return _result(model, fmt, total, exact=True, details=details)
@@ -189,12 +208,15 @@ def count_messages(model: Model, messages: Sequence[Mapping[str, Any]], *,
             total += count_text(model, m["name"], estimate=True).tokens + 1
     if add_generation_prompt:
         total += max(fmt.per_reply, 2)
-    if fmt.kind == "template" and fmt.default_system is not None and (
+    if fmt.kind in ("template", "llama3") and fmt.default_system is not None and (
         not msgs or msgs[0][0] != "system"
     ):
         total += count_text(model, fmt.default_system, estimate=True).tokens + 3
     details["note"] = "framing estimated" if fmt.kind in ("approx",) else "text estimated"
     return _result(model, fmt, total, exact=False, details=details)
+
+
+_MISTRAL: dict[str, Any] = {}
 
 
 def _mistral_count(model: Model, msgs: list[tuple[str, str, Mapping[str, Any]]],
@@ -210,7 +232,9 @@ def _mistral_count(model: Model, msgs: list[tuple[str, str, Mapping[str, Any]]],
     from . import get_tokenizer
 
     tok = get_tokenizer(model.tokenizer_name)  # type: ignore[arg-type]
-    mt = MT.from_file(str(tok.path))  # type: ignore[attr-defined]
+    mt = _MISTRAL.get(str(tok.path))  # type: ignore[attr-defined]
+    if mt is None:
+        mt = _MISTRAL.setdefault(str(tok.path), MT.from_file(str(tok.path)))  # type: ignore[attr-defined]
     kinds = {"system": SystemMessage, "user": UserMessage, "assistant": AssistantMessage}
     objs = []
     for i, (role, content, _) in enumerate(msgs):
