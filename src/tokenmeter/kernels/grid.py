@@ -1,0 +1,486 @@
+"""Patch-grid image kernels: Qwen's ``smart_resize`` (numpy only, vectorized, exact).
+
+Qwen2-VL, Qwen2.5-VL, Qwen2.5-Omni and Qwen3-VL resize every image so that both sides are
+multiples of ``factor`` (patch × merge) and the area lies in ``[min_pixels, max_pixels]``.
+The reference is a scalar Python function in two published variants:
+
+* ``"transformers"`` — ``transformers.models.qwen2_vl.image_processing_qwen2_vl.smart_resize``
+  (HF transformers and vLLM): a side may round to 0, and then the ``min_pixels`` branch
+  scales it up; the ``max_pixels`` branch clamps each side to at least ``factor``.
+* ``"qwen-vl-utils"`` — ``qwen_vl_utils.vision_process.smart_resize`` (the Qwen cookbook):
+  each rounded side is clamped to at least ``factor`` *before* the range checks; the
+  ``max_pixels`` branch does not clamp.
+
+This module reproduces both bit for bit, including Python's banker's rounding
+(``round(22.5) == 22``) and the float steps of the resize branches, over whole arrays.
+
+How it stays fast: the common case (no resize) needs only ``q = round_half_even(side /
+factor)`` per side and ``q_h * q_w`` per image. The arrays are walked in blocks that fit in
+the L2 cache, each block runs a handful of whole-block numpy passes into preallocated
+buffers, and only the few items whose area falls outside the bounds take the exact slow
+path (gathered with ``np.flatnonzero``). See ``benchmarks/bench_image.py`` for the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidInputError
+from ._intmath import I64, as_sides
+
+__all__ = [
+    "QWEN_VARIANTS",
+    "smart_resize",
+    "smart_resize_grid",
+    "smart_resize_scalar",
+    "smart_resize_tokens",
+]
+
+F64 = npt.NDArray[np.float64]
+
+#: The reference implementations :func:`smart_resize` can follow.
+QWEN_VARIANTS = ("transformers", "qwen-vl-utils")
+QwenVariant = Literal["transformers", "qwen-vl-utils"]
+
+# Items per block: 8 float64/int64 working arrays of this length stay inside a 2 MiB L2.
+_BLOCK = 1 << 14
+# Integers up to 2**53 convert to float64 exactly; past it numpy's float(a) / float(b) may
+# round twice where Python's int / int rounds once, so such items take the scalar path.
+_EXACT_FLOAT = 2**53
+# Bounds on the constants: the pixel bounds must be exact as float64 (see above), and a
+# factor this size keeps every ``side + factor`` product inside int64.
+_MAX_PIXELS_LIMIT = 2**53
+_MAX_FACTOR = 2**20
+
+
+@dataclass(frozen=True, slots=True)
+class _Params:
+    factor: int
+    min_pixels: int
+    max_pixels: int
+    max_ratio: float
+    clamp_first: bool  # qwen-vl-utils: max(factor, ·) right after rounding
+    clamp_floor: bool  # transformers: max(factor, ·) after the max_pixels floor
+    variant: str
+    # Token-space bounds: h_bar*w_bar > max_pixels  <=>  q_h*q_w > tok_hi, and
+    # h_bar*w_bar < min_pixels  <=>  q_h*q_w < ceil(min_pixels / factor²).
+    tok_lo: int
+    tok_hi: int
+
+
+def _int_param(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidInputError(f"{name} must be an int, got {value!r}")
+    v = int(value)
+    if not low <= v <= high:
+        raise InvalidInputError(f"{name} = {v} is out of range; allowed {low}..{high}")
+    return v
+
+
+def _params(
+    factor: object, min_pixels: object, max_pixels: object, max_ratio: object, variant: object
+) -> _Params:
+    f = _int_param("factor", factor, 1, _MAX_FACTOR)
+    lo = _int_param("min_pixels", min_pixels, 0, _MAX_PIXELS_LIMIT)
+    hi = _int_param("max_pixels", max_pixels, 1, _MAX_PIXELS_LIMIT)
+    if lo > hi:
+        raise InvalidInputError(
+            f"min_pixels = {lo} exceeds max_pixels = {hi}; pass min_pixels <= max_pixels"
+        )
+    if isinstance(max_ratio, bool) or not isinstance(max_ratio, (int, float, np.number)):
+        raise InvalidInputError(f"max_ratio must be a number, got {max_ratio!r}")
+    r = float(max_ratio)
+    if not (math.isfinite(r) and r >= 1.0):
+        raise InvalidInputError(
+            f"max_ratio = {max_ratio!r} is not allowed; pass a finite ratio >= 1"
+        )
+    if variant not in QWEN_VARIANTS:
+        raise InvalidInputError(
+            f"variant = {variant!r} is not known; pass one of {', '.join(QWEN_VARIANTS)}"
+        )
+    f2 = f * f
+    return _Params(
+        factor=f,
+        min_pixels=lo,
+        max_pixels=hi,
+        max_ratio=r,
+        clamp_first=variant == "qwen-vl-utils",
+        clamp_floor=variant == "transformers",
+        variant=str(variant),
+        # A grid with a zero side (transformers can round a side to 0) is never a fast-path
+        # result, so the lower token bound is at least 1.
+        tok_lo=max(-(-lo // f2), 1),
+        tok_hi=hi // f2,
+    )
+
+
+# -- the scalar reference ---------------------------------------------------------------
+
+
+def smart_resize_scalar(
+    height: int,
+    width: int,
+    *,
+    factor: int,
+    min_pixels: int,
+    max_pixels: int,
+    max_ratio: float = 200.0,
+    variant: QwenVariant = "transformers",
+) -> tuple[int, int]:
+    """One image through the reference ``smart_resize``, in plain Python.
+
+    This is the reference functions' own arithmetic (Python ints, ``round``, ``math.sqrt``,
+    ``math.floor``/``math.ceil`` on floats) and is what the vectorized kernel falls back to
+    for items whose area is too large for float64 to hold exactly.
+
+    Raises:
+        InvalidInputError: the aspect ratio exceeds ``max_ratio``, or the reference would
+            produce a zero side (an image it cannot resize).
+    """
+    p = _params(factor, min_pixels, max_pixels, max_ratio, variant)
+    return _scalar(int(height), int(width), p, 0)
+
+
+def _ratio_error(h: int, w: int, p: _Params, index: int) -> InvalidInputError:
+    ratio = max(h, w) / min(h, w)
+    return InvalidInputError(
+        f"image {index}: height = {h}, width = {w} has aspect ratio {ratio:.6g}, "
+        f"beyond this model's limit of {p.max_ratio:g}:1 (the reference smart_resize raises "
+        "here); crop or pad the image first"
+    )
+
+
+def _zero_error(h: int, w: int, hb: int, wb: int, p: _Params, index: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"image {index}: height = {h}, width = {w} resizes to {hb}x{wb} (h x w) under "
+        f"{p.variant} smart_resize with min_pixels = {p.min_pixels}, max_pixels = "
+        f"{p.max_pixels}; a zero side is an image the reference cannot process. Raise "
+        "max_pixels (or min_pixels) or pad the image"
+    )
+
+
+def _scalar(h: int, w: int, p: _Params, index: int) -> tuple[int, int]:
+    f = p.factor
+    if max(h, w) / min(h, w) > p.max_ratio:
+        raise _ratio_error(h, w, p, index)
+    hb = round(h / f) * f
+    wb = round(w / f) * f
+    if p.clamp_first:
+        hb = max(f, hb)
+        wb = max(f, wb)
+    if hb * wb > p.max_pixels:
+        beta = math.sqrt((h * w) / p.max_pixels)
+        hb = math.floor(h / beta / f) * f
+        wb = math.floor(w / beta / f) * f
+        if p.clamp_floor:
+            hb = max(f, hb)
+            wb = max(f, wb)
+    elif hb * wb < p.min_pixels:
+        beta = math.sqrt(p.min_pixels / (h * w))
+        hb = math.ceil(h * beta / f) * f
+        wb = math.ceil(w * beta / f) * f
+    if hb <= 0 or wb <= 0:
+        raise _zero_error(h, w, hb, wb, p, index)
+    return hb, wb
+
+
+# -- the vectorized kernel --------------------------------------------------------------
+
+
+class _Buffers:
+    """Preallocated per-block working arrays (one set per call, reused block to block)."""
+
+    __slots__ = ("fa", "fb", "fc", "fd", "ma", "mb")
+
+    def __init__(self, n: int) -> None:
+        self.fa = np.empty(n, np.float64)
+        self.fb = np.empty(n, np.float64)
+        self.fc = np.empty(n, np.float64)
+        self.fd = np.empty(n, np.float64)
+        self.ma = np.empty(n, np.bool_)
+        self.mb = np.empty(n, np.bool_)
+
+
+def _check_ratio(
+    h: I64, w: I64, hf: F64, wf: F64, buf: _Buffers, n: int, p: _Params, offset: int
+) -> None:
+    """Raise for the first item with ``max(h, w) / min(h, w) > max_ratio``.
+
+    A whole-block bound comes first: float division is monotone, so if
+    ``max(h) / min(w)`` and ``max(w) / min(h)`` are within the limit, every item is.
+    Only blocks that fail the bound pay for the per-item divisions.
+    """
+    hmax, hmin = float(hf.max()), float(hf.min())
+    wmax, wmin = float(wf.max()), float(wf.min())
+    if hmax / wmin <= p.max_ratio and wmax / hmin <= p.max_ratio:
+        return
+    r = buf.fc[:n]
+    bad = buf.ma[:n]
+    tmp = buf.mb[:n]
+    np.divide(hf, wf, out=r)
+    np.greater(r, p.max_ratio, out=bad)
+    np.divide(wf, hf, out=r)
+    np.greater(r, p.max_ratio, out=tmp)
+    bad |= tmp
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _ratio_error(int(h[i]), int(w[i]), p, offset + i)
+
+
+def _slow(h: I64, w: I64, qh: I64, qw: I64, p: _Params, offset: int, idx: I64) -> tuple[I64, I64]:
+    """Exact resize for the items ``idx`` whose rounded area is outside the bounds.
+
+    Returns the final grid (sides divided by ``factor``) for those items.
+    """
+    f = p.factor
+    hs = h[idx]
+    ws = w[idx]
+    hb = qh * f
+    wb = qw * f
+    if p.clamp_first:
+        np.maximum(hb, f, out=hb)
+        np.maximum(wb, f, out=wb)
+    area = hb * wb  # < 2**63: each side <= 2**31 - 1 + factor/2
+    big = area > p.max_pixels
+    small = ~big & (area < p.min_pixels)
+    hw = hs * ws  # exact in int64 (sides < 2**31)
+    # Items whose h*w is not exact as float64 go through the scalar reference, since
+    # numpy's float(h*w) / max_pixels rounds twice where Python's int / int rounds once.
+    inexact = (big | small) & (hw > _EXACT_FLOAT)
+    if big.any():
+        b = big & ~inexact
+        hf = hs[b].astype(np.float64)
+        wf = ws[b].astype(np.float64)
+        beta = np.sqrt(hw[b].astype(np.float64) / p.max_pixels)
+        nh = np.floor(hf / beta / f).astype(np.int64) * f
+        nw = np.floor(wf / beta / f).astype(np.int64) * f
+        if p.clamp_floor:
+            np.maximum(nh, f, out=nh)
+            np.maximum(nw, f, out=nw)
+        hb[b] = nh
+        wb[b] = nw
+    if small.any():
+        s = small & ~inexact
+        hf = hs[s].astype(np.float64)
+        wf = ws[s].astype(np.float64)
+        beta = np.sqrt(p.min_pixels / hw[s].astype(np.float64))
+        hb[s] = np.ceil(hf * beta / f).astype(np.int64) * f
+        wb[s] = np.ceil(wf * beta / f).astype(np.int64) * f
+    for j in np.flatnonzero(inexact).tolist():
+        hb[j], wb[j] = _scalar(int(hs[j]), int(ws[j]), p, offset + int(idx[j]))
+    zero = (hb <= 0) | (wb <= 0)
+    if zero.any():
+        j = int(np.flatnonzero(zero)[0])
+        raise _zero_error(int(hs[j]), int(ws[j]), int(hb[j]), int(wb[j]), p, offset + int(idx[j]))
+    return hb // f, wb // f
+
+
+def _run(
+    h: I64,
+    w: I64,
+    p: _Params,
+    *,
+    out_h: I64 | None,
+    out_w: I64 | None,
+    side_scale: int,
+    out_t: I64 | None,
+    t_offset: int,
+    out_m: I64 | None,
+    m_scale: int,
+) -> None:
+    """Walk the (flat, contiguous) inputs block by block and fill the requested outputs.
+
+    ``out_h``/``out_w`` get the grid sides times ``side_scale``; ``out_t`` gets
+    ``q_h * q_w + t_offset``; ``out_m`` gets ``q_h * q_w * m_scale``.
+    """
+    n_total = h.shape[0]
+    if n_total == 0:
+        return
+    buf = _Buffers(min(_BLOCK, n_total))
+    f = float(p.factor)
+    for start in range(0, n_total, _BLOCK):
+        stop = min(start + _BLOCK, n_total)
+        n = stop - start
+        hb_, wb_ = h[start:stop], w[start:stop]
+        hf, wf, qt = buf.fa[:n], buf.fb[:n], buf.fd[:n]
+        np.copyto(hf, hb_, casting="unsafe")
+        np.copyto(wf, wb_, casting="unsafe")
+        _check_ratio(hb_, wb_, hf, wf, buf, n, p, start)
+        # round(side / factor) with ties to even. Division (not multiplication by 1/f) so
+        # that exact halves such as 14/28 stay exact and rint sees the true tie; every
+        # side < 2**31 so the quotient's rounding error can never create a false tie.
+        np.divide(hf, f, out=hf)
+        np.rint(hf, out=hf)
+        np.divide(wf, f, out=wf)
+        np.rint(wf, out=wf)
+        np.multiply(hf, wf, out=qt)  # exact: both factors < 2**31 and the product is
+        # compared against bounds < 2**53, where float rounding is monotone.
+        lo_ok = float(qt.min()) >= p.tok_lo
+        hi_ok = float(qt.max()) <= p.tok_hi
+        if not (lo_ok and hi_ok):
+            bad = buf.ma[:n]
+            tmp = buf.mb[:n]
+            np.less(qt, p.tok_lo, out=bad)
+            np.greater(qt, p.tok_hi, out=tmp)
+            bad |= tmp
+            idx = np.flatnonzero(bad)
+            gh, gw = _slow(
+                hb_, wb_, hf[idx].astype(np.int64), wf[idx].astype(np.int64), p, start, idx
+            )
+            hf[idx] = gh
+            wf[idx] = gw
+            qt[idx] = gh * gw  # exact: the grid area is bounded by the pixel bounds
+        if out_h is not None and out_w is not None:
+            np.multiply(hf, side_scale, out=out_h[start:stop], casting="unsafe")
+            np.multiply(wf, side_scale, out=out_w[start:stop], casting="unsafe")
+        if out_t is not None:
+            if t_offset:
+                np.add(qt, t_offset, out=out_t[start:stop], casting="unsafe")
+            else:
+                np.copyto(out_t[start:stop], qt, casting="unsafe")
+        if out_m is not None:
+            np.multiply(qt, m_scale, out=out_m[start:stop], casting="unsafe")
+
+
+def _prepare(heights: Any, widths: Any) -> tuple[I64, I64, tuple[int, ...]]:
+    h, w = as_sides(heights, widths)
+    shape = h.shape
+    return (np.ascontiguousarray(h).reshape(-1), np.ascontiguousarray(w).reshape(-1), shape)
+
+
+def smart_resize(
+    heights: Any,
+    widths: Any,
+    *,
+    factor: int,
+    min_pixels: int,
+    max_pixels: int,
+    max_ratio: float = 200.0,
+    variant: QwenVariant = "transformers",
+) -> tuple[I64, I64]:
+    """Qwen's ``smart_resize`` over arrays of image sizes.
+
+    Args:
+        heights: image heights in pixels (int array-like, 1..2**31-1).
+        widths: image widths, the same shape as ``heights`` (or a scalar).
+        factor: the side multiple, ``patch_size * merge_size`` (28 for Qwen2/2.5-VL, 32
+            for Qwen3-VL).
+        min_pixels: lower bound on the resized area.
+        max_pixels: upper bound on the resized area.
+        max_ratio: the largest ``max(h, w) / min(h, w)`` accepted (200 in both references).
+        variant: ``"transformers"`` (HF transformers / vLLM) or ``"qwen-vl-utils"``; they
+            differ only on images with a side near or below ``factor / 2`` and when the
+            ``max_pixels`` floor reaches zero (see the module docstring).
+
+    Returns:
+        ``(resized_heights, resized_widths)``: int64 arrays of the inputs' shape, each a
+        multiple of ``factor``.
+
+    Raises:
+        InvalidInputError: a size that is not a whole number in 1..2**31-1, shapes that
+            differ, an aspect ratio beyond ``max_ratio``, a resize to a zero side, or
+            bad constants. The message names the first offending image's index and size.
+    """
+    p = _params(factor, min_pixels, max_pixels, max_ratio, variant)
+    h, w, shape = _prepare(heights, widths)
+    out_h = np.empty(h.shape, np.int64)
+    out_w = np.empty(h.shape, np.int64)
+    _run(
+        h,
+        w,
+        p,
+        out_h=out_h,
+        out_w=out_w,
+        side_scale=p.factor,
+        out_t=None,
+        t_offset=0,
+        out_m=None,
+        m_scale=1,
+    )
+    return out_h.reshape(shape), out_w.reshape(shape)
+
+
+def smart_resize_grid(
+    heights: Any,
+    widths: Any,
+    *,
+    factor: int,
+    min_pixels: int,
+    max_pixels: int,
+    max_ratio: float = 200.0,
+    variant: QwenVariant = "transformers",
+) -> tuple[I64, I64]:
+    """The resized sides divided by ``factor``: the merged-token grid ``(rows, cols)``.
+
+    Same arguments and errors as :func:`smart_resize`.
+    """
+    p = _params(factor, min_pixels, max_pixels, max_ratio, variant)
+    h, w, shape = _prepare(heights, widths)
+    out_h = np.empty(h.shape, np.int64)
+    out_w = np.empty(h.shape, np.int64)
+    _run(
+        h,
+        w,
+        p,
+        out_h=out_h,
+        out_w=out_w,
+        side_scale=1,
+        out_t=None,
+        t_offset=0,
+        out_m=None,
+        m_scale=1,
+    )
+    return out_h.reshape(shape), out_w.reshape(shape)
+
+
+def smart_resize_tokens(
+    heights: Any,
+    widths: Any,
+    *,
+    factor: int,
+    min_pixels: int,
+    max_pixels: int,
+    max_ratio: float = 200.0,
+    variant: QwenVariant = "transformers",
+    offset: int = 0,
+    patches_per_token: int = 0,
+) -> tuple[I64, I64 | None]:
+    """Merged tokens ``(h'/factor) * (w'/factor) + offset`` after :func:`smart_resize`.
+
+    The fused form of ``smart_resize`` for counting: it never materialises the resized
+    sides, so it costs a few passes over cache-resident blocks per image.
+
+    Args:
+        heights, widths, factor, min_pixels, max_pixels, max_ratio, variant: as in
+            :func:`smart_resize`.
+        offset: added to every count (the wrapper tokens around the placeholders).
+        patches_per_token: when > 0, also return ``(h'/factor) * (w'/factor) *
+            patches_per_token`` (encoder patches before the merge: ``merge_size**2``).
+
+    Returns:
+        ``(tokens, patches)``; ``patches`` is None when ``patches_per_token`` is 0.
+    """
+    p = _params(factor, min_pixels, max_pixels, max_ratio, variant)
+    off = _int_param("offset", offset, 0, 2**20)
+    ppt = _int_param("patches_per_token", patches_per_token, 0, 2**20)
+    h, w, shape = _prepare(heights, widths)
+    out_t = np.empty(h.shape, np.int64)
+    out_m = np.empty(h.shape, np.int64) if ppt else None
+    _run(
+        h,
+        w,
+        p,
+        out_h=None,
+        out_w=None,
+        side_scale=1,
+        out_t=out_t,
+        t_offset=off,
+        out_m=out_m,
+        m_scale=ppt,
+    )
+    return out_t.reshape(shape), (out_m.reshape(shape) if out_m is not None else None)
