@@ -1,0 +1,439 @@
+"""Exact batch pricing: arrays of token counts in, per-row amounts equal to the scalar path.
+
+Every price becomes an integer numerator over one power-of-ten denominator ``10**scale``
+(¥3.50 per 1M tokens is 35 over 10**7 per token), so a row's exact amount is an integer
+sum of ``count × numerator`` and its rounding to the currency's minor unit is integer
+division with the book's named mode — the same digits :meth:`PriceBook.quote` produces,
+line by line. Products are bounded before they are formed: when a column's largest value
+times its largest numerator could pass int64, that call computes on Python integers
+(object arrays) instead, so nothing wraps.
+
+Supported: per-token, graduated, volume and package rates on token and item columns;
+cached/cache-write/reasoning splits; cache and batch multipliers; whole-request context
+tiers and multimodal-input rates chosen row by row; one time window chosen by ``at`` for
+all rows; free allowances (each row as the first of its period); per-request minimum and
+maximum charges. Seconds (Decimal durations) and credits go through the scalar path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import CountOverflowError, InvalidInputError, PricingError
+from .money import ROUNDING_MODES, Money, exact_context, minor_units
+from .rules import (
+    COMBINED_TEXT,
+    GENERATION,
+    METER_ORDER,
+    AnyRate,
+    GraduatedRate,
+    Meter,
+    ModelPrice,
+    PackageRate,
+    Priced,
+    Selection,
+    UnitRate,
+    VolumeRate,
+    _unpriced,
+    active_window,
+    effective_table,
+)
+
+if TYPE_CHECKING:
+    from .book import PriceBook
+
+__all__ = ["COLUMNS", "ArrayQuote", "price_array"]
+
+#: Integer columns ``price_array`` accepts (the :class:`~tokenmeter.Usage` field names).
+COLUMNS = ("text", "image", "video", "audio", "output", "reasoning", "output_audio",
+           "output_image", "output_video", "cached", "cache_write", "generations")
+_INPUTS = ("text", "image", "video", "audio")
+_SAFE = 2**62  # headroom under int64 for sums of several lines and rounding offsets
+_INT64_MAX = 2**63 - 1
+
+Arr = npt.NDArray[Any]
+
+
+def _shift(d: Decimal) -> int:
+    """Decimal places needed to write ``d`` as an integer."""
+    exp = d.normalize().as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else 0
+
+
+def _as_column(name: str, values: Any) -> Arr:
+    arr = np.asarray(values)
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == object):
+        raise InvalidInputError(f"{name} must be integer token counts, got dtype {arr.dtype}")
+    if arr.ndim > 1:
+        raise InvalidInputError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.dtype == object:
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in arr.ravel()):
+            raise InvalidInputError(f"{name} must hold Python ints when dtype is object")
+    elif arr.dtype == np.uint64 and arr.size and int(arr.max()) > _INT64_MAX:
+        raise CountOverflowError(f"{name} has a count past int64")
+    if arr.size and (arr < 0).any():
+        i = int(np.flatnonzero(np.asarray(arr < 0))[0])
+        raise InvalidInputError(f"{name}[{i}] = {arr[i]} is negative; counts are >= 0")
+    return arr
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrayQuote:
+    """Per-row prices of a column batch, exact and rounded.
+
+    Attributes:
+        book, version, model, currency, rounding: as in :class:`Quote`.
+        scale: exact amounts are integers over ``10**scale``.
+        exact: per-row exact amount of rated lines (allowances included), as numerators.
+        total: per-row amount owed in minor units: rated lines rounded one by one, then
+            any per-request minimum/maximum — equal to ``Quote.total`` for that row.
+        lines: per-line rounded amounts in minor units, keyed ``"kind:modality direction
+            unit"`` (``"charge:text input token"``).
+        dtype: ``"int64"``, or ``"object"`` when values needed Python integers.
+    """
+
+    book: str
+    version: str
+    model: str
+    currency: str
+    rounding: str
+    scale: int
+    exact: Arr
+    total: Arr
+    lines: Mapping[str, Arr]
+    dtype: str
+
+    def __len__(self) -> int:
+        return int(self.total.shape[0])
+
+    def exact_amount(self, i: int) -> Decimal:
+        """Row ``i``'s exact amount."""
+        return Decimal(int(self.exact[i])).scaleb(-self.scale)
+
+    def total_amount(self, i: int) -> Decimal:
+        """Row ``i``'s amount owed."""
+        return Decimal(int(self.total[i])).scaleb(-minor_units(self.currency))
+
+    def sum_total(self) -> Money:
+        """The sum of every row's amount owed (per-row rounding kept)."""
+        return Money(Decimal(int(self.total.sum(dtype=object) if self.total.size else 0))
+                     .scaleb(-minor_units(self.currency)), self.currency)
+
+    def sum_exact(self) -> Money:
+        """The sum of every row's exact amount."""
+        with exact_context():
+            s = int(self.exact.sum(dtype=object)) if self.exact.size else 0
+            return Money(Decimal(s).scaleb(-self.scale), self.currency)
+
+
+def _round_div(n: Arr, k: int, mode: str, nonneg: bool) -> Arr:
+    """``n / k`` rounded with the named mode, in integers (``k`` a power of ten)."""
+    if k == 1:
+        return n
+    if nonneg and mode == "half_up":  # the hot path: one add, one division
+        return (n + k // 2) // k
+    neg = n < 0
+    a = np.where(neg, -n, n)
+    q, r = a // k, a % k
+    twice = 2 * r
+    if mode == "half_up":
+        up = twice >= k
+    elif mode == "half_even":
+        up = (twice > k) | ((twice == k) & (q % 2 == 1))
+    elif mode == "half_down":
+        up = twice > k
+    elif mode == "up":
+        up = r > 0
+    elif mode == "down":
+        up = np.zeros(a.shape, dtype=bool)
+    elif mode == "ceiling":
+        up = (r > 0) & ~neg
+    elif mode == "floor":
+        up = (r > 0) & neg
+    else:  # pragma: no cover - the book validated the mode
+        raise PricingError(f"unknown rounding mode {mode!r}")
+    mag = q + up.astype(q.dtype) if q.dtype != object else q + np.asarray(up, dtype=object)
+    return np.where(neg, -mag, mag)
+
+
+class _Rates:
+    """Integer numerators of one meter's rate at the common scale."""
+
+    def __init__(self, p: Priced, scale: int) -> None:
+        self.rate: AnyRate = p.rate
+        self.scale = scale
+
+        def num(d: Decimal) -> int:
+            with exact_context():
+                v = (p.factor * d).scaleb(scale)
+            if v != v.to_integral_value():  # pragma: no cover - scale covers every price
+                raise PricingError(f"internal: {d} x {p.factor} is not integral at 10^-{scale}")
+            return int(v)
+
+        rate = p.rate
+        self.unit = 0
+        self.tiers: list[tuple[int | None, int, int]] = []
+        self.size = 1
+        if isinstance(rate, UnitRate):
+            self.unit = num(rate.unit_price)
+        elif isinstance(rate, (GraduatedRate, VolumeRate)):
+            shift = -(len(str(rate.per)) - 1)
+            for t in rate.tiers:
+                if t.up_to is not None and t.up_to != t.up_to.to_integral_value():
+                    raise PricingError("the batch path needs whole-number tier bounds; use "
+                                       "PriceBook.quote for fractional ones")
+                self.tiers.append((None if t.up_to is None else int(t.up_to),
+                                   num(t.price.scaleb(shift)), num(t.flat)))
+        elif isinstance(rate, PackageRate):
+            self.size = rate.size
+            self.unit = num(rate.price)
+
+    def bound(self, qmax: int) -> int:
+        """An upper bound of ``|F(q)|`` numerators for ``0 <= q <= qmax``."""
+        if self.tiers:
+            return qmax * max(t[1] for t in self.tiers) + sum(t[2] for t in self.tiers)
+        if isinstance(self.rate, PackageRate):
+            return (qmax // self.size + 1) * self.unit
+        return qmax * self.unit
+
+    def amount(self, q: Arr, zero: Arr) -> Arr:
+        """``F(q)`` numerators, vectorized, exact."""
+        rate = self.rate
+        if isinstance(rate, UnitRate):
+            return q * self.unit
+        if isinstance(rate, PackageRate):
+            return (-(-q // self.size)) * self.unit
+        if isinstance(rate, GraduatedRate):
+            total = zero.copy()
+            lower = 0
+            for up, unit, flat in self.tiers:
+                top = q if up is None else np.minimum(q, up)
+                span = np.maximum(top - lower, 0)
+                total = total + span * unit
+                if flat:
+                    total = total + (q > lower).astype(np.int64).astype(q.dtype) * flat
+                if up is None:
+                    break
+                lower = up
+            return total
+        if isinstance(rate, VolumeRate):
+            bounds = np.array([t[0] for t in self.tiers if t[0] is not None], dtype=np.int64)
+            side = "left" if rate.boundary == "upper-inclusive" else "right"
+            idx = np.searchsorted(bounds, q.astype(np.float64) if q.dtype == object else q,
+                                  side=side)
+            units = np.array([t[1] for t in self.tiers], dtype=q.dtype)
+            flats = np.array([t[2] for t in self.tiers], dtype=q.dtype)
+            out = q * units[idx] + flats[idx]
+            return np.where(q > 0, out, zero)
+        raise PricingError(f"unsupported rate {type(rate).__name__}")  # pragma: no cover
+
+
+def _quantities(cols: Mapping[str, Arr], table: Mapping[Meter, Priced],
+                zero: Arr) -> dict[Meter, Arr]:
+    """Vectorized :func:`~tokenmeter.pricing.rules.meter_quantities` (same attribution)."""
+    out: dict[Meter, Arr] = {}
+
+    def add(m: Meter, v: Arr) -> None:
+        out[m] = out[m] + v if m in out else v
+
+    combined = COMBINED_TEXT in table
+    cached, written = cols["cached"], cols["cache_write"]
+    for mod in _INPUTS:
+        n = cols[mod]
+        c = np.minimum(cached, n)
+        cached = cached - c
+        w = np.minimum(written, n - c)
+        written = written - w
+        rest = n
+        for direction, k in (("cached", c), ("cache_write", w)):
+            m = Meter(mod, direction, "token")
+            if m in table:
+                add(m, k)
+                rest = rest - k
+        add(COMBINED_TEXT if mod == "text" and combined else Meter(mod, "input", "token"), rest)
+    output = cols["output"]
+    reasoning = Meter("text", "reasoning", "token")
+    if reasoning in table:
+        add(reasoning, cols["reasoning"])
+        output = output - cols["reasoning"]
+    add(COMBINED_TEXT if combined else Meter("text", "output", "token"), output)
+    for mod in ("audio", "image", "video"):
+        add(Meter(mod, "output", "token"), cols[f"output_{mod}"])
+    add(GENERATION, cols["generations"])
+    return out
+
+
+def _tier_rows(price: ModelPrice, n_in: Arr) -> Arr:
+    ctx = price.context
+    if ctx is None:
+        return np.zeros(n_in.shape, dtype=np.int64)
+    bounded = [t.up_to for t in ctx.tiers if t.up_to is not None]
+    if ctx.boundary == "upper-inclusive":  # n <= b  <=>  n <= floor(b)
+        ints = [int(b.to_integral_value(rounding="ROUND_FLOOR")) for b in bounded]
+        side = "left"
+    else:  # n < b  <=>  n < ceil(b)
+        ints = [int(b.to_integral_value(rounding="ROUND_CEILING")) for b in bounded]
+        side = "right"
+    vals = n_in.astype(np.float64) if n_in.dtype == object else n_in
+    idx = np.searchsorted(np.array(ints, dtype=np.int64), vals, side=side).astype(np.int64)
+    if ctx.tiers[-1].up_to is not None and (idx >= len(ctx.tiers)).any():
+        i = int(np.flatnonzero(idx >= len(ctx.tiers))[0])
+        raise PricingError(f"row {i}: a prompt of {n_in[i]} tokens is past the last context "
+                           f"tier ({ctx.tiers[-1].label}); the book has no price for it")
+    return idx
+
+
+def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None,
+                batch: bool = False, **columns: Any) -> ArrayQuote:
+    """Price many requests of one model at once, exactly.
+
+    Args:
+        book: the price book.
+        model: a model id, alias, catalog name or ``Model``.
+        at: the time all rows are priced at (book version and time window).
+        batch: batch pricing for every row.
+        **columns: integer arrays (or scalars) named like :class:`~tokenmeter.Usage`
+            fields: ``text``, ``image``, ``video``, ``audio``, ``output``, ``reasoning``,
+            ``output_audio``, ``output_image``, ``output_video``, ``cached``,
+            ``cache_write``, ``generations``.
+
+    Returns:
+        An :class:`ArrayQuote` whose row ``i`` equals ``book.quote(model, Usage(...row
+        i...), at=at, batch=batch)``: the same exact amount and the same total.
+
+    Raises:
+        InvalidInputError: a malformed column (negative, non-integer, cached above inputs).
+        UnpricedModelError / PricingError: as :meth:`PriceBook.quote`.
+    """
+    from .book import _check_at
+
+    unknown = set(columns) - set(COLUMNS)
+    if unknown:
+        raise InvalidInputError(f"unknown column(s) {sorted(unknown)}; columns: "
+                                f"{', '.join(COLUMNS)} (seconds go through PriceBook.quote)")
+    at = _check_at(at)
+    version = book.version_at(at)
+    price = version.models[book._resolve(model, version)]
+    where = f"price book {book.id} version {version.version}"
+    arrays = {k: _as_column(k, v) for k, v in columns.items()}
+    shapes = {a.shape for a in arrays.values() if a.ndim == 1}
+    if len(shapes) > 1:
+        raise InvalidInputError(f"columns differ in length: {sorted(shapes)}")
+    shape = shapes.pop() if shapes else (1,)
+    big = any(a.dtype == object for a in arrays.values())
+    cols: dict[str, Arr] = {}
+    for k in COLUMNS:
+        a = arrays.get(k)
+        a = np.zeros(shape, dtype=np.int64) if a is None else np.broadcast_to(a, shape)
+        cols[k] = a.astype(object) if big else a.astype(np.int64, copy=False)
+    n_in = cols["text"] + cols["image"] + cols["video"] + cols["audio"]
+    for bad, msg in (((cols["cached"] + cols["cache_write"]) > n_in,
+                      "cached + cache_write exceed the input tokens"),
+                     (cols["reasoning"] > cols["output"], "reasoning exceeds output")):
+        if bad.any():
+            i = int(np.flatnonzero(np.asarray(bad))[0])
+            raise InvalidInputError(f"row {i}: {msg}")
+    if price.item_max_seconds is not None:
+        raise PricingError(f"{price.id!r} limits seconds per item; price it with "
+                           "PriceBook.quote")
+    window = active_window(price, at)
+    tiers = _tier_rows(price, n_in)
+    mm_rows = ((cols["image"] + cols["video"] + cols["audio"]) > 0
+               if price.multimodal_input is not None else np.zeros(shape, dtype=bool))
+    variants: list[tuple[Arr | None, dict[Meter, Priced]]] = []
+    ctx_tiers = price.context.tiers if price.context is not None else (None,)
+    for k, tier in enumerate(ctx_tiers):
+        for mm in (False, True):
+            mask = (tiers == k) & (mm_rows == mm)
+            if not mask.any():
+                continue
+            table = effective_table(price, Selection(tier=tier, multimodal=mm, window=window),
+                                    batch=batch, where=where)
+            variants.append((None if mask.all() else mask, table))
+    if not variants:  # zero rows
+        table = effective_table(price, Selection(tier=ctx_tiers[0], window=window),
+                                batch=batch, where=where)
+        variants.append((None, table))
+    cur = price.currency
+    digits = minor_units(cur)
+    scale = digits
+    for _, table in variants:
+        for p in table.values():
+            vals = [p.rate.unit_price] if isinstance(p.rate, UnitRate) else (
+                [t.price.scaleb(-(len(str(p.rate.per)) - 1)) for t in p.rate.tiers]
+                + [t.flat for t in p.rate.tiers]
+                if isinstance(p.rate, (GraduatedRate, VolumeRate)) else [p.rate.price])
+            for v in vals:
+                with exact_context():
+                    scale = max(scale, _shift(p.factor * v))
+    # Bound every product before forming it; fall back to Python ints if int64 could wrap.
+    qmax = {k: int(v.max()) if v.size else 0 for k, v in cols.items()}
+    bound = 0
+    for _, table in variants:
+        rates = {m: _Rates(p, scale) for m, p in table.items()}
+        bound = max(bound, sum(r.bound(max(qmax.values())) for r in rates.values()))
+    obj = big or bound * 2 + 10**scale >= _SAFE
+    if obj and not big:
+        cols = {k: v.astype(object) for k, v in cols.items()}
+    zero = np.zeros(shape, dtype=object if obj else np.int64)
+    if obj:
+        zero[...] = 0
+    exact = zero.copy()
+    line_arrays: dict[str, Arr] = {}
+    k_div = 10 ** (scale - digits)
+    mode = book.rounding
+    for mask, table in variants:
+        sub = {k: (v if mask is None else v[mask]) for k, v in cols.items()}
+        sz = zero if mask is None else zero[mask]
+        qty = _quantities(sub, table, sz)
+        for meter in METER_ORDER:
+            q = qty.get(meter)
+            if q is None or not q.any():
+                continue
+            p = table.get(meter)
+            if p is None:
+                if meter in price.includes:
+                    continue
+                raise _unpriced(price, meter, where)
+            rates = _Rates(p, scale)
+            amt = rates.amount(q, sz)
+            pieces = [(f"charge:{meter.modality} {meter.direction} {meter.unit}", amt, True)]
+            allowance = price.free.get(meter)
+            if allowance is not None:
+                a = int(allowance) if allowance == allowance.to_integral_value() else None
+                if a is None:
+                    raise PricingError("the batch path needs whole-unit free allowances")
+                free = rates.amount(np.minimum(q, a), sz)
+                pieces.append((f"allowance:{meter.modality} {meter.direction} {meter.unit}",
+                               -free, False))
+            for key, n, nonneg in pieces:
+                r = _round_div(n, k_div, mode, nonneg)
+                if mask is None:
+                    exact = exact + n
+                    line_arrays[key] = line_arrays.get(key, zero) + r
+                else:
+                    exact[mask] = exact[mask] + n
+                    full = line_arrays.get(key, zero).copy()
+                    full[mask] = full[mask] + r
+                    line_arrays[key] = full
+    total = zero.copy()
+    for r in line_arrays.values():
+        total = total + r
+    if price.charge_scope == "request":
+        unit = 10**digits
+        if price.minimum is not None:
+            total = np.maximum(total, int(price.minimum * unit))
+        if price.maximum is not None:
+            total = np.minimum(total, int(price.maximum * unit))
+    if mode not in ROUNDING_MODES:  # pragma: no cover - validated at load
+        raise PricingError(f"unknown rounding mode {mode!r}")
+    return ArrayQuote(book=book.id, version=version.version, model=price.id, currency=cur,
+                      rounding=mode, scale=scale, exact=exact, total=total, lines=line_arrays,
+                      dtype="object" if obj else "int64")
