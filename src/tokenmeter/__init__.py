@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ._catalog import get_model, list_models, register_catalog
@@ -36,6 +37,7 @@ from .errors import (
     VocabularyUnavailableError,
 )
 from .media import AudioInfo, ImageInfo, VideoInfo
+from .pricing import Money, PriceBook, Quote, QuoteLine, list_price_books
 from .text import load_tokenizer
 
 
@@ -53,6 +55,22 @@ def __getattr__(name: str) -> Any:
         globals()["__version__"] = value
         return value
     raise AttributeError(f"module 'tokenmeter' has no attribute {name!r}")
+
+
+def load_price_book(path: str | os.PathLike[str] | None = None) -> PriceBook:
+    """Load a price book whose model names resolve through the model catalog.
+
+    Args:
+        path: ``None`` for the packaged default (``"cn-2025"``), a packaged book's id
+            (see :func:`list_price_books`), or a path to a TOML price book.
+
+    Raises:
+        PriceBookError: the file is missing or malformed (file, line and key named).
+    """
+    from ._catalog import catalog
+    from .pricing import load_price_book as _load
+
+    return _load(path, resolver=catalog.resolve)
 
 
 def register_rule(cls: type) -> type:
@@ -74,11 +92,15 @@ __all__ = [
     "MediaNotFoundError",
     "MissingDependencyError",
     "Model",
+    "Money",
     "PluginError",
+    "PriceBook",
     "PriceBookError",
     "PricingError",
     "ProbeError",
     "ProbeTimeoutError",
+    "Quote",
+    "QuoteLine",
     "TokenCount",
     "TokenmeterError",
     "UnknownModelError",
@@ -94,6 +116,8 @@ __all__ = [
     "count",
     "get_model",
     "list_models",
+    "list_price_books",
+    "load_price_book",
     "load_tokenizer",
     "probe",
     "register_catalog",
