@@ -43,6 +43,7 @@ class Model:
         "_config",
         "_lock",
         "_rules",
+        "_tokenizer_name",
         "aliases",
         "as_of",
         "description",
@@ -91,6 +92,8 @@ class Model:
         s(self, "description", cfg.get("description", ""))
         s(self, "profile_description", cfg.get("profile_description", ""))
         s(self, "_config", cfg)
+        tok = cfg.get("text", {}).get("tokenizer")
+        s(self, "_tokenizer_name", str(tok) if tok else None)
         s(self, "_rules", {})
         s(self, "_lock", threading.Lock())
         return self
@@ -123,8 +126,7 @@ class Model:
     @property
     def tokenizer_name(self) -> str | None:
         """The catalog name of the model's exact tokenizer, or None if it has none public."""
-        t = self._config.get("text", {}).get("tokenizer")
-        return str(t) if t else None
+        return self._tokenizer_name
 
     def _require(self, modality: str) -> None:
         if modality not in self.modalities:
@@ -181,7 +183,8 @@ class Model:
         """
         from .text import count_text
 
-        self._require("text")
+        if "text" not in self.modalities:
+            self._require("text")
         return count_text(self, text, estimate=estimate)
 
     def text_tokens(self, texts: Sequence[str], *, estimate: bool = False) -> np.ndarray:

@@ -133,20 +133,34 @@ def _check_text(text: object) -> str:
     return text
 
 
-def count_text(model: Model, text: str, *, estimate: bool = False) -> TokenCount:
-    """See :meth:`tokenmeter.Model.count_text`."""
-    text = _check_text(text)
-    tok_name = model.tokenizer_name
-    if tok_name is not None and not estimate:
-        tok = get_tokenizer(tok_name)
+_meta: dict[str, tuple[Tokenizer, str, str, str, str]] = {}
+
+
+def _exact(name: str) -> tuple[Tokenizer, str, str, str, str]:
+    """(tokenizer, rule, source, as_of, vocabulary path) for catalog tokenizer ``name``,
+    computed once: ``count_text`` is called per message on billing hot paths."""
+    meta = _meta.get(name)
+    if meta is None:
         from .._catalog import catalog
 
-        spec = catalog.tokenizer_spec(tok_name)
+        tok = get_tokenizer(name)
+        spec = catalog.tokenizer_spec(name)
+        meta = _meta[name] = (tok, f"{spec.get('kind')}:{name}", str(spec.get("source", "")),
+                              str(spec.get("as_of", "")), str(getattr(tok, "path", "")))
+    return meta
+
+
+def count_text(model: Model, text: str, *, estimate: bool = False) -> TokenCount:
+    """See :meth:`tokenmeter.Model.count_text`."""
+    if type(text) is not str:
+        text = _check_text(text)
+    tok_name = model.tokenizer_name
+    if tok_name is not None and not estimate:
+        tok, rule, source, as_of, vocab = _exact(tok_name)
         return TokenCount(
             tokens=tok.count(text), modality="text", model=model.id, profile=model.profile,
-            rule=f"{spec.get('kind')}:{tok_name}", exact=True,
-            source=str(spec.get("source", "")), as_of=str(spec.get("as_of", "")),
-            details={"chars": len(text), "vocabulary": str(getattr(tok, "path", ""))},
+            rule=rule, exact=True, source=source, as_of=as_of,
+            details={"chars": len(text), "vocabulary": vocab},
         )
     from .estimate import calibration, estimate_one
 

@@ -156,6 +156,8 @@ class TiktokenTokenizer:
 
     def count(self, text: str) -> int:
         """``len(self.encode(text))``, on every core for large inputs."""
+        if len(text) < 4096 and not self.normalize and not self._split:
+            return len(self._enc.encode_ordinary(text))  # the common short-text path
         text = self._prepare(text)
         pieces = self._pieces(text)
         if len(text) < PARALLEL_MIN_CHARS or workers() == 1:

@@ -1,0 +1,94 @@
+"""Exact text counting: tokenmeter against raw tiktoken on the same vocabulary, one run.
+
+Reports MB/s and the ratio to the baseline measured in the same process:
+
+* bulk single text (10 MB mixed English/Chinese): ``Model.count_text`` (which splits at
+  safe boundaries and counts on every core) vs ``len(enc.encode_ordinary(text))``;
+* many documents: ``Model.text_tokens`` vs ``[len(enc.encode_ordinary(t)) for t in docs]``
+  and tiktoken's own ``encode_ordinary_batch``;
+* small strings: per-call overhead of ``count_text`` vs ``encode_ordinary``;
+* ``import tokenmeter`` wall time (fresh interpreters, median).
+
+Run: ``python benchmarks/bench_text.py [--mb 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import tokenmeter as tm  # noqa: E402
+from tokenmeter.text import get_tokenizer  # noqa: E402
+from tokenmeter.text._pool import workers  # noqa: E402
+
+
+def best(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--mb", type=float, default=10.0)
+    args = ap.parse_args()
+
+    from test_text_exact import _mixed_text
+
+    text = _mixed_text(int(args.mb * 1_000_000), seed=7)
+    nbytes = len(text.encode("utf-8"))
+    print(f"input: {len(text):,} chars, {nbytes / 1e6:.1f} MB UTF-8; threads: {workers()}")
+    print(f"{'tokenizer':12} {'case':28} {'baseline MB/s':>14} {'tokenmeter MB/s':>16} {'ratio':>7}")
+    for model, name in (("qwen2.5-72b-instruct", "qwen2"), ("llama-3.1-70b-instruct", "llama3"),
+                        ("gpt-4", "cl100k_base")):
+        tok = get_tokenizer(name)
+        enc = tok._enc  # the same tiktoken Encoding, same vocabulary and pattern
+        m = tm.get_model(model)
+        prepared = unicodedata.normalize("NFC", text) if tok.normalize else text
+        base = best(lambda: len(enc.encode_ordinary(prepared)))
+        ours = best(lambda: m.count_text(text))
+        print(f"{name:12} {'one 10 MB text':28} {nbytes / base / 1e6:14.1f} "
+              f"{nbytes / ours / 1e6:16.1f} {base / ours:7.2f}x")
+
+        docs = [text[i:i + 4000] for i in range(0, len(text), 4000)]
+        prepared_docs = [unicodedata.normalize("NFC", d) for d in docs] if tok.normalize else docs
+        base = best(lambda: [len(enc.encode_ordinary(d)) for d in prepared_docs])
+        batch = best(lambda: enc.encode_ordinary_batch(prepared_docs, num_threads=workers()))
+        ours = best(lambda: m.text_tokens(docs))
+        print(f"{name:12} {f'{len(docs)} docs of 4k chars':28} {nbytes / base / 1e6:14.1f} "
+              f"{nbytes / ours / 1e6:16.1f} {base / ours:7.2f}x "
+              f"(tiktoken encode_ordinary_batch: {nbytes / batch / 1e6:.1f} MB/s)")
+
+        small = ["Hello, 世界! How are you?"] * 20_000
+        base = best(lambda: [len(enc.encode_ordinary(s)) for s in small])
+        ours = best(lambda: [m.count_text(s) for s in small])
+        print(f"{name:12} {'20k calls, 22 chars':28} {'':>14} {'':>16} "
+              f"per call: tiktoken {base / len(small) * 1e6:.2f} µs, "
+              f"count_text {ours / len(small) * 1e6:.2f} µs")
+
+    runs = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import tokenmeter"], check=True)
+        runs.append(time.perf_counter() - t0)
+    bare = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare.append(time.perf_counter() - t0)
+    print(f"import tokenmeter: {(statistics.median(runs) - statistics.median(bare)) * 1e3:.0f} ms "
+          f"(median over 7 fresh interpreters, minus the bare interpreter start)")
+
+
+if __name__ == "__main__":
+    main()
