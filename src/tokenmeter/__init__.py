@@ -13,7 +13,7 @@ from typing import Any
 
 from ._catalog import get_model, list_models, register_catalog
 from ._counts import TokenCount, Usage, UsagePart
-from ._facade import count, probe
+from ._facade import count, probe, probe_many
 from ._model import Model
 from .errors import (
     CatalogError,
@@ -120,6 +120,7 @@ __all__ = [
     "load_price_book",
     "load_tokenizer",
     "probe",
+    "probe_many",
     "register_catalog",
     "register_rule",
 ]

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._counts import TokenCount, Usage, UsagePart
-from .errors import InvalidInputError
+from .errors import InvalidInputError, ProbeError
 from .media import AudioInfo, ImageInfo, MediaInfo, VideoInfo
 
 if TYPE_CHECKING:
     from ._model import Model
 
-__all__ = ["count", "count_info", "probe"]
+__all__ = ["count", "count_info", "probe", "probe_many"]
 
 
-def probe(source: Any) -> MediaInfo:
+def probe(source: Any, **limits: Any) -> MediaInfo:
     """Read a media file's header: width/height, duration, frame rate, sample rate…
 
     Args:
         source: a local path (``str`` or ``os.PathLike``), ``bytes``, or a binary file
             object. URLs are refused; nothing is fetched and no pixel or sample is decoded.
+        **limits: ``timeout`` (seconds), ``max_bytes``, ``scan_bytes``; see
+            :func:`tokenmeter.probe.probe` and ``docs/probe.md``.
 
     Returns:
         An :class:`ImageInfo`, :class:`VideoInfo` or :class:`AudioInfo`.
@@ -32,7 +35,26 @@ def probe(source: Any) -> MediaInfo:
     """
     from .probe import probe as _probe
 
-    return _probe(source)
+    return _probe(source, **limits)
+
+
+def probe_many(sources: Iterable[Any], **options: Any) -> Iterator[MediaInfo | ProbeError]:
+    """Probe many inputs on a pool of worker processes, streaming results in input order.
+
+    Args:
+        sources: paths, bytes or binary file objects (any iterable, consumed lazily).
+        **options: ``workers`` (default: one per usable CPU), ``errors`` (``"return"``,
+            the default, yields each input's :class:`ProbeError` in its place;
+            ``"raise"`` raises the first), ``chunksize``, and the per-input limits of
+            :func:`probe`. See :func:`tokenmeter.probe.probe_many`.
+
+    Yields:
+        An :class:`ImageInfo`, :class:`VideoInfo` or :class:`AudioInfo` per input, or its
+        :class:`ProbeError` (with ``errors="return"``).
+    """
+    from .probe import probe_many as _probe_many
+
+    return _probe_many(sources, **options)
 
 
 def _model(model: Model | str) -> Model:

@@ -39,6 +39,11 @@ class ImageInfo:
         format: container format as Pillow names it (``"JPEG"``, ``"PNG"``…), or ``""``.
         frames: number of frames (1 for a still image; >1 for animations and multi-page files).
         orientation: the EXIF orientation tag (1–8) that was applied; 1 when absent.
+            5–8 mean the stored picture is transposed, so ``width``/``height`` are the
+            stored height/width.
+        decompression_bomb: the declared size exceeds Pillow's decompression-bomb limit
+            (``PIL.Image.MAX_IMAGE_PIXELS``): Pillow would refuse to decode it. The size is
+            still reported (from the header) and counted.
         source: a printable name of the input.
     """
 
@@ -48,6 +53,7 @@ class ImageInfo:
     format: str = ""
     frames: int = 1
     orientation: int = 1
+    decompression_bomb: bool = False
     source: str = ""
 
     def __post_init__(self) -> None:
@@ -64,6 +70,11 @@ class ImageInfo:
         """True when the image has more than one frame."""
         return self.frames > 1
 
+    @property
+    def pixels(self) -> int:
+        """Declared pixels per frame, ``width * height``."""
+        return self.width * self.height
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AudioInfo:
@@ -75,7 +86,9 @@ class AudioInfo:
         channels: number of channels.
         samples: samples per channel (``round(duration * sample_rate)`` when the header
             gives only a duration).
-        format: container or codec name, or ``""``.
+        format: container name (``"WAV"``, ``"FLAC"``, ``"ogg"``, ``"matroska,webm"``…),
+            or ``""``.
+        codec: codec or sample encoding (``"PCM_16"``, ``"opus"``, ``"aac"``…), or ``""``.
         source: a printable name of the input.
     """
 
@@ -85,6 +98,7 @@ class AudioInfo:
     channels: int = 1
     samples: int | None = None
     format: str = ""
+    codec: str = ""
     source: str = ""
 
     def __post_init__(self) -> None:
@@ -105,9 +119,17 @@ class VideoInfo:
         width: displayed width in pixels, after rotation metadata.
         height: displayed height in pixels, after rotation metadata.
         duration: seconds.
-        fps: average frame rate (frames per second).
+        fps: average frame rate (frames per second): ``frames / duration`` as the
+            container states it.
         frames: number of frames in the stream.
-        rotation: the rotation (degrees, clockwise) that was applied to width/height.
+        rotation: the rotation (degrees clockwise, 0/90/180/270) a player applies to
+            display the stored picture; 90 and 270 swap the stored width and height.
+        real_fps: the lowest frame rate that represents every timestamp exactly (FFmpeg's
+            ``r_frame_rate``); equals ``fps`` for a constant-rate video. ``None`` when
+            built by hand without it.
+        vfr: True when frame durations vary (variable frame rate).
+        frames_exact: False when ``frames`` was estimated as ``duration * fps`` because
+            counting the frames would have read more than the probe's scan limit.
         codec: codec name (``"h264"``…), or ``""``.
         format: container name (``"mov,mp4,m4a,3gp,3g2,mj2"``…), or ``""``.
         audio: the first audio stream, if any.
@@ -121,6 +143,9 @@ class VideoInfo:
     fps: float
     frames: int
     rotation: int = 0
+    real_fps: float | None = None
+    vfr: bool = False
+    frames_exact: bool = True
     codec: str = ""
     format: str = ""
     audio: AudioInfo | None = None
@@ -134,6 +159,19 @@ class VideoInfo:
         if self.fps <= 0:
             raise InvalidInputError(f"VideoInfo.fps must be > 0, got {self.fps!r}")
         _positive_int("VideoInfo", "frames", self.frames)
+        if self.rotation not in (0, 90, 180, 270):
+            raise InvalidInputError(
+                f"VideoInfo.rotation must be 0, 90, 180 or 270 (degrees clockwise), "
+                f"got {self.rotation!r}"
+            )
+        if self.real_fps is not None:
+            _nonneg_finite("VideoInfo", "real_fps", self.real_fps)
+            if self.real_fps <= 0:
+                raise InvalidInputError(f"VideoInfo.real_fps must be > 0, got {self.real_fps!r}")
+        if self.audio is not None and not isinstance(self.audio, AudioInfo):
+            raise InvalidInputError(
+                f"VideoInfo.audio must be an AudioInfo or None, got {type(self.audio).__name__}"
+            )
 
     @property
     def has_audio(self) -> bool:

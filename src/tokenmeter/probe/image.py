@@ -1,0 +1,355 @@
+"""Images: size as displayed, frame count and format, from the header only.
+
+What is read, per format:
+
+* JPEG / MPO, PNG / APNG, TIFF, AVIF, BMP, ICO, JPEG 2000, PSD, PPM, QOI, DDS, ICNS, SGI —
+  Pillow's plugin for the sniffed format, called directly (its lazy open: it parses the
+  header and never calls ``load()``). Calling the plugin rather than ``Image.open`` skips
+  trying every other plugin and Pillow's decompression-bomb check, which would raise or warn
+  for a size that we only want to *report*.
+* GIF — walked here, block by block, without Pillow: Pillow's open allocates the declared
+  canvas (32 ms for a 44-byte "bomb" GIF) and counts frames by reading every data block.
+* WebP — walked here (RIFF chunks: ``VP8``/``VP8L``/``VP8X``, ``ANMF``, ``EXIF``): Pillow
+  reads the whole file and builds an animation decoder with a full-size canvas.
+
+EXIF orientation is applied to width/height exactly once: it is read from the raw EXIF
+(JPEG APP1 as Pillow parsed it, PNG ``eXIf`` before *or after* the image data — found by a
+chunk walk, because ``getexif()`` on a PNG decodes the whole image — WebP ``EXIF``, AVIF's
+``irot``/``imir`` as Pillow reports them, the TIFF tag itself). No Pillow plugin used here
+transposes the size at open, so nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+import struct
+from typing import Any
+
+from ..errors import CorruptMediaError, MissingDependencyError, UnsupportedFormatError
+from ..media import ImageInfo
+from ._source import Guard
+
+__all__ = ["exif_orientation", "probe_image"]
+
+# Pillow format id -> plugin module (imported on first use only).
+_PLUGINS = {
+    "JPEG": "JpegImagePlugin",
+    "PNG": "PngImagePlugin",
+    "TIFF": "TiffImagePlugin",
+    "AVIF": "AvifImagePlugin",
+    "BMP": "BmpImagePlugin",
+    "ICO": "IcoImagePlugin",
+    "JPEG2000": "Jpeg2KImagePlugin",
+    "PSD": "PsdImagePlugin",
+    "PPM": "PpmImagePlugin",
+    "QOI": "QoiImagePlugin",
+    "DDS": "DdsImagePlugin",
+    "ICNS": "IcnsImagePlugin",
+    "SGI": "SgiImagePlugin",
+}
+_DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's MAX_IMAGE_PIXELS default, if Pillow is absent
+
+_factories: dict[str, Any] = {}
+
+
+def _factory(fmt: str) -> Any:
+    f = _factories.get(fmt)
+    if f is None:
+        try:
+            from PIL import Image
+        except ImportError:
+            raise MissingDependencyError(
+                f"reading {fmt} headers needs Pillow: pip install 'tokenmeter[media]'"
+            ) from None
+        importlib.import_module(f"PIL.{_PLUGINS[fmt]}")
+        f = _factories[fmt] = Image.OPEN[fmt][0]
+    return f
+
+
+def _max_pixels() -> int | None:
+    try:
+        from PIL import Image
+    except ImportError:
+        return _DEFAULT_MAX_PIXELS
+    limit = Image.MAX_IMAGE_PIXELS
+    return int(limit) if limit else None
+
+
+def probe_image(g: Guard, fmt: str) -> ImageInfo:
+    """Probe an image whose format was sniffed as ``fmt`` (a Pillow format id)."""
+    if fmt == "GIF":
+        w, h, frames, orientation, name = *_gif(g), 1, "GIF"
+    elif fmt == "WEBP":
+        w, h, frames, orientation = _webp(g)
+        name = "WEBP"
+    else:
+        w, h, frames, orientation, name = _pillow(g, fmt)
+    g.check()
+    if w <= 0 or h <= 0:
+        raise CorruptMediaError(f"{g.name}: {name} header declares a {w}x{h} image",
+                                source=g.name)
+    limit = _max_pixels()
+    if orientation >= 5:  # 5-8 transpose: the displayed width is the stored height
+        w, h = h, w
+    return ImageInfo(width=w, height=h, format=name, frames=max(frames, 1),
+                     orientation=orientation,
+                     decompression_bomb=limit is not None and w * h > limit, source=g.name)
+
+
+# -- Pillow formats -------------------------------------------------------------------
+
+
+def _pillow(g: Guard, fmt: str) -> tuple[int, int, int, int, str]:
+    factory = _factory(fmt)
+    try:
+        g.seek(0)
+        im = factory(g, None)
+        w, h = im.size
+        frames = int(getattr(im, "n_frames", 1) or 1)
+        name = str(im.format or fmt)
+        info = im.info
+        orientation = 1
+        if name == "TIFF":
+            orientation = _valid(im.tag_v2.get(0x0112, 1))
+        elif "exif" in info:
+            orientation = exif_orientation(info["exif"])
+        elif name == "PNG":
+            orientation = _png_late_exif(g)
+    except (MissingDependencyError, UnsupportedFormatError, CorruptMediaError):
+        raise
+    except Exception as exc:  # Pillow raises many kinds on bad input; all mean "corrupt"
+        g.check()  # a crossed bound explains the failure better than Pillow's message
+        if isinstance(exc, OSError) and "not supported" in str(exc):
+            raise UnsupportedFormatError(f"{g.name}: {fmt}: {exc}", source=g.name) from None
+        raise CorruptMediaError(f"{g.name}: not a readable {fmt} header: {_why(exc)}",
+                                source=g.name) from None
+    return w, h, frames, orientation, name
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 200 else text[:200] + "…"
+
+
+def _valid(value: object) -> int:
+    # A value outside 1..8 is ignored, as browsers and ImageOps.exif_transpose ignore it.
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def exif_orientation(raw: bytes) -> int:
+    """The Orientation tag (0x0112) of IFD0 in a raw EXIF block, or 1.
+
+    Args:
+        raw: a TIFF structure, optionally preceded by ``b"Exif\\0\\0"``.
+    """
+    if raw[:6] == b"Exif\x00\x00":
+        raw = raw[6:]
+    if len(raw) < 8:
+        return 1
+    if raw[:2] == b"II":
+        e = "<"
+    elif raw[:2] == b"MM":
+        e = ">"
+    else:
+        return 1
+    try:
+        (ifd,) = struct.unpack_from(e + "I", raw, 4)
+        (count,) = struct.unpack_from(e + "H", raw, ifd)
+        for i in range(min(count, 512)):
+            tag, typ, _n = struct.unpack_from(e + "HHI", raw, ifd + 2 + 12 * i)
+            if tag == 0x0112:
+                if typ == 3:  # SHORT
+                    return _valid(struct.unpack_from(e + "H", raw, ifd + 10 + 12 * i)[0])
+                if typ == 4:  # LONG, seen from a few writers
+                    return _valid(struct.unpack_from(e + "I", raw, ifd + 10 + 12 * i)[0])
+                return 1
+    except struct.error:
+        return 1
+    return 1
+
+
+_PNG_TAIL = 65_536
+
+
+def _png_late_exif(g: Guard) -> int:
+    """Orientation from an ``eXIf`` chunk after the image data (Pillow only sees one that
+    comes before IDAT without decoding the image).
+
+    Chunks after the last IDAT are few and small, so the last 64 KiB of the file holds
+    them: find the last IDAT header there whose chunk chain ends exactly at IEND, then
+    look at the chunks after it. A file whose last IDAT chunk starts earlier has few,
+    large IDAT chunks, and is walked from the start instead.
+    """
+    size = g.size
+    start = max(size - _PNG_TAIL, 8)
+    tail = g.pread(start, size - start)
+    j = tail.rfind(b"IDAT")
+    while j >= 4:
+        pos = j - 4
+        chain = _chain(tail, pos)
+        if chain is not None:
+            return _exif_in(tail, chain[1:])
+        j = tail.rfind(b"IDAT", 0, j)
+    return _png_walk(g)
+
+
+def _chain(buf: bytes, pos: int) -> list[tuple[bytes, int, int]] | None:
+    """The chunks from ``pos`` to the end of ``buf`` if they tile it exactly and end at
+    IEND: ``[(type, data_start, data_len), ...]``; else None."""
+    out = []
+    n = len(buf)
+    while pos + 12 <= n:
+        length = int.from_bytes(buf[pos:pos + 4], "big")
+        kind = buf[pos + 4:pos + 8]
+        if length > n or not kind.isalpha():
+            return None
+        out.append((kind, pos + 8, length))
+        pos += 12 + length
+        if kind == b"IEND":
+            return out if pos == n else None
+    return None
+
+
+def _exif_in(buf: bytes, chunks: list[tuple[bytes, int, int]]) -> int:
+    for kind, start, length in chunks:
+        if kind == b"eXIf":
+            return exif_orientation(buf[start:start + length])
+    return 1
+
+
+def _png_walk(g: Guard) -> int:
+    pos = 8
+    size = g.size
+    for _ in range(1_000_000):
+        hdr = g.pread(pos, 8)
+        if len(hdr) < 8:
+            return 1
+        length = int.from_bytes(hdr[:4], "big")
+        kind = hdr[4:]
+        if kind == b"eXIf":
+            return exif_orientation(g.read(min(length, 1 << 20)))
+        if kind == b"IEND" or pos + 12 + length > size:
+            return 1
+        pos += 12 + length
+    return 1
+
+
+# -- GIF ------------------------------------------------------------------------------
+
+
+class _Blocks:
+    """Buffered reads over the guard, so GIF's 255-byte sub-blocks cost no call each."""
+
+    __slots__ = ("buf", "g", "i")
+
+    def __init__(self, g: Guard, start: int) -> None:
+        self.g = g
+        g.seek(start)
+        self.buf = b""
+        self.i = 0
+
+    def take(self, n: int) -> bytes:
+        if self.i + n > len(self.buf):
+            self.buf = self.buf[self.i:] + self.g.read(max(n, 65_536))
+            self.i = 0
+        out = self.buf[self.i:self.i + n]
+        self.i += len(out)
+        return out
+
+    def skip_subblocks(self) -> bool:
+        """Skip data sub-blocks up to the terminator; False at end of data."""
+        while True:
+            if self.i >= len(self.buf):
+                self.buf = self.g.read(65_536)
+                self.i = 0
+                if not self.buf:
+                    return False
+            n = self.buf[self.i]
+            if n == 0:
+                self.i += 1
+                return True
+            self.i += 1 + n
+
+
+def _gif(g: Guard) -> tuple[int, int, int]:
+    hdr = g.pread(0, 13)
+    if len(hdr) < 13:
+        raise CorruptMediaError(f"{g.name}: truncated GIF header ({len(hdr)} bytes)",
+                                source=g.name)
+    w, h, packed = struct.unpack_from("<HHB", hdr, 6)
+    pos = 13 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0)
+    b = _Blocks(g, pos)
+    frames = 0
+    while True:
+        kind = b.take(1)
+        if kind == b",":  # image descriptor
+            d = b.take(9)
+            if len(d) < 9:
+                break
+            if d[8] & 0x80:
+                b.take(3 << ((d[8] & 7) + 1))
+            if not b.take(1):  # LZW minimum code size
+                break
+            frames += 1
+            if not b.skip_subblocks():
+                break
+        elif kind == b"!":  # extension
+            if not b.take(1) or not b.skip_subblocks():
+                break
+        else:  # trailer (";"), end of file, or garbage after the last frame
+            break
+    g.check()
+    if frames == 0:
+        raise CorruptMediaError(f"{g.name}: GIF holds no image", source=g.name)
+    return w, h, frames
+
+
+# -- WebP -----------------------------------------------------------------------------
+
+
+def _webp(g: Guard) -> tuple[int, int, int, int]:
+    head = g.pread(0, 30)
+    riff_end = min(8 + int.from_bytes(head[4:8], "little"), g.size)
+    if len(head) < 20:
+        raise CorruptMediaError(f"{g.name}: truncated WebP header", source=g.name)
+    first = head[12:16]
+    d = head[20:30]
+    if first == b"VP8 ":
+        if len(d) < 10 or d[3:6] != b"\x9d\x01\x2a":
+            raise CorruptMediaError(f"{g.name}: bad VP8 frame header", source=g.name)
+        w = int.from_bytes(d[6:8], "little") & 0x3FFF
+        h = int.from_bytes(d[8:10], "little") & 0x3FFF
+        return w, h, 1, 1
+    if first == b"VP8L":
+        if len(d) < 5 or d[0] != 0x2F:
+            raise CorruptMediaError(f"{g.name}: bad VP8L header", source=g.name)
+        bits = int.from_bytes(d[1:5], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, 1, 1
+    if first != b"VP8X" or len(d) < 10:
+        raise CorruptMediaError(f"{g.name}: unknown WebP chunk {first!r}", source=g.name)
+    flags = d[0]
+    w = int.from_bytes(d[4:7], "little") + 1
+    h = int.from_bytes(d[7:10], "little") + 1
+    animated = bool(flags & 0x02)
+    want_exif = bool(flags & 0x08)
+    if not animated and not want_exif:
+        return w, h, 1, 1
+    frames, orientation = 0, 1
+    pos = 12 + 8 + int.from_bytes(head[16:20], "little")
+    pos += pos & 1
+    while pos + 8 <= riff_end:
+        hdr = g.pread(pos, 8)
+        if len(hdr) < 8:
+            break
+        kind, length = hdr[:4], int.from_bytes(hdr[4:], "little")
+        if kind == b"ANMF":
+            frames += 1
+        elif kind == b"EXIF":
+            orientation = exif_orientation(g.read(min(length, 1 << 20)))
+            if not animated:
+                break
+        pos += 8 + length + (length & 1)
+    g.check()
+    if animated and frames == 0:
+        raise CorruptMediaError(f"{g.name}: animated WebP without frames", source=g.name)
+    return w, h, frames if animated else 1, orientation

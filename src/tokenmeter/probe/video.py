@@ -1,0 +1,597 @@
+"""Video (and audio in video containers) through PyAV, without decoding a frame.
+
+How a field is found, cheapest first:
+
+* **Open** (fast path): FFmpeg's demuxer for the sniffed container, fed through the guarded
+  file object (so it can read nothing but this file), with ``probesize=32``,
+  ``analyzeduration=1`` and the decoders told to ``skip_frame=all``. Without ``skip_frame``,
+  ``avformat_find_stream_info`` decodes H.264 frames to guess the decoder delay (12 ms for
+  one 640x480 key frame); without the tiny probe size it reads megabytes.
+* **Container boxes we read ourselves**: the rotation (MP4/MOV ``tkhd`` matrix × ``mvhd``
+  matrix; Matroska ``ProjectionPoseRoll``), which PyAV does not expose for reading, and for
+  MP4/MOV the ``stts`` frame durations (variable frame rate, real frame rate).
+* **Packet scan** where the header has no frame count (Matroska/WebM, Ogg, MPEG-PS/TS,
+  FLV…) or no duration: packets of the one stream are demuxed (other streams discarded),
+  never decoded, within the probe's ``scan_bytes``; past that the count is estimated as
+  ``duration × fps`` and marked ``frames_exact=False``.
+* **Full probe**: only when the fast path left a field unknown (no size, no sample rate or
+  channel count, no stream at all), the container is reopened with FFmpeg's default probe
+  size and duration, still with ``skip_frame=all``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import struct
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+from ..errors import (
+    CorruptMediaError,
+    MissingDependencyError,
+    ProbeError,
+    UnsupportedFormatError,
+)
+from ..media import AudioInfo, VideoInfo
+from ._source import Guard
+
+__all__ = ["probe_av"]
+
+_FAST = {
+    "probesize": "32",
+    "analyzeduration": "1",
+    "skip_frame": "all",
+    "protocol_whitelist": "file",
+}
+_FULL = {"skip_frame": "all", "protocol_whitelist": "file"}
+
+#: Durations above this are treated as absent (a corrupt or placeholder header).
+_MAX_DURATION = 30 * 24 * 3600.0
+_MAX_FPS = 10_000.0
+
+
+def _refuse_io(url: str, flags: int, options: dict[str, str]) -> Any:
+    # Playlists, concat lists, DASH manifests and external MOV references ask the
+    # format context to open another URL; a probe reads only the file it was given.
+    raise PermissionError(f"probe refused to open a second resource: {url!r}")
+
+
+def _av() -> Any:
+    try:
+        import av
+    except ImportError:
+        raise MissingDependencyError(
+            "reading video and container audio needs PyAV: pip install 'tokenmeter[media]'"
+        ) from None
+    return av
+
+
+def _open(g: Guard, demuxer: str, options: dict[str, str]) -> Any:
+    av = _av()
+    g.seek(0)
+    remaining = max(g.deadline - _now(), 0.001)
+    try:
+        return av.open(g, "r", format=demuxer, options=options, buffer_size=16384,
+                       timeout=remaining, io_open=_refuse_io)
+    except Exception as exc:
+        g.check()
+        raise _classify(g, exc, demuxer) from None
+
+
+def _now() -> float:
+    import time
+
+    return time.monotonic()
+
+
+def _classify(g: Guard, exc: BaseException, demuxer: str) -> ProbeError:
+    av = _av()
+    msg = str(exc) or type(exc).__name__
+    if isinstance(exc, ProbeError):
+        return exc
+    if isinstance(exc, getattr(av, "InvalidDataError", ())) or "Invalid data" in msg:
+        return CorruptMediaError(f"{g.name}: not a readable {demuxer} file: {msg}",
+                                 source=g.name)
+    if isinstance(exc, (getattr(av, "PatchWelcomeError", ()), getattr(av, "DecoderNotFoundError",
+                                                                       ()))):
+        return UnsupportedFormatError(f"{g.name}: {demuxer}: {msg}", source=g.name)
+    return CorruptMediaError(f"{g.name}: cannot read the {demuxer} header: {msg}",
+                             source=g.name)
+
+
+def probe_av(g: Guard, demuxer: str) -> VideoInfo | AudioInfo:
+    """Probe a container with PyAV: a :class:`VideoInfo` when it holds a video stream
+    (cover art does not count), else an :class:`AudioInfo` for its first audio stream."""
+    c = _open(g, demuxer, _FAST)
+    try:
+        result = _read(c, g, demuxer, final=False)
+    finally:
+        c.close()
+    if result is None:
+        c = _open(g, demuxer, _FULL)
+        try:
+            result = _read(c, g, demuxer, final=True)
+        finally:
+            c.close()
+    g.check()
+    if result is None:  # final=True never returns None; keep mypy and -O honest
+        raise CorruptMediaError(f"{g.name}: no usable stream", source=g.name)
+    return result
+
+
+def _read(c: Any, g: Guard, demuxer: str, *, final: bool) -> VideoInfo | AudioInfo | None:
+    try:
+        return _read_streams(c, g, demuxer, final=final)
+    except ProbeError:
+        raise
+    except Exception as exc:  # PyAV and FFmpeg errors while reading stream metadata
+        g.check()
+        raise _classify(g, exc, demuxer) from None
+
+
+def _read_streams(c: Any, g: Guard, demuxer: str, *,
+                  final: bool) -> VideoInfo | AudioInfo | None:
+    av = _av()
+    attached = int(av.stream.Disposition.attached_pic)
+    videos = [s for s in c.streams.video if not int(s.disposition) & attached]
+    audios = list(c.streams.audio)
+    fmt = _container_name(g, demuxer)
+    if not videos and not audios:
+        if not final:
+            return None
+        g.check()
+        raise UnsupportedFormatError(f"{g.name}: the {demuxer} file has no video or audio "
+                                     "stream", source=g.name)
+    audio_info = None
+    if audios:
+        audio_info = _audio(c, audios[0], g, fmt, scan=not videos, final=final)
+        if audio_info is None:
+            return None
+    if not videos:
+        return audio_info
+    return _video(c, videos[0], g, demuxer, fmt, audio_info, final=final)
+
+
+# -- audio ----------------------------------------------------------------------------
+
+
+def _audio(c: Any, s: Any, g: Guard, fmt: str, *, scan: bool,
+           final: bool) -> AudioInfo | None:
+    cc = s.codec_context
+    if cc is None:
+        raise UnsupportedFormatError(f"{g.name}: audio stream in a codec FFmpeg cannot read",
+                                     source=g.name)
+    rate = int(cc.sample_rate or 0)
+    channels = int(cc.channels or 0)
+    if rate <= 0 or channels <= 0:
+        if not final:
+            return None
+        raise CorruptMediaError(f"{g.name}: the audio stream declares no sample rate or "
+                                "channel count", source=g.name)
+    duration = _stream_duration(c, s)
+    if duration is None and scan:
+        duration = _scan(c, s, g).duration
+    if duration is None:
+        duration = _container_duration(c)
+    if duration is None:
+        if not final:
+            return None
+        raise CorruptMediaError(f"{g.name}: the audio stream has no duration", source=g.name)
+    tb = s.time_base
+    if s.duration and tb == Fraction(1, rate) and s.duration > 0:
+        samples = int(s.duration)
+    else:
+        samples = round(duration * rate)
+    return AudioInfo(duration=duration, sample_rate=rate, channels=channels, samples=samples,
+                     format=fmt, codec=str(cc.name), source=g.name)
+
+
+def _container_name(g: Guard, demuxer: str) -> str:
+    # FFmpeg has one demuxer for MP4 and QuickTime, and one for Matroska and WebM.
+    if demuxer == "mov":
+        head = g.pread(0, 12)
+        return "mov" if head[4:8] != b"ftyp" or head[8:12] == b"qt  " else "mp4"
+    if demuxer == "matroska":
+        return "webm" if b"webm" in g.pread(0, 64) else "matroska"
+    return demuxer
+
+
+def _sane(seconds: float | None) -> float | None:
+    if seconds is None or not math.isfinite(seconds) or not 0 < seconds <= _MAX_DURATION:
+        return None
+    return seconds
+
+
+def _stream_duration(c: Any, s: Any) -> float | None:
+    if s.duration is not None and s.duration > 0 and s.time_base:
+        d = _sane(float(s.duration * s.time_base))
+        if d is not None:
+            return d
+    tag = s.metadata.get("DURATION") or s.metadata.get("duration")
+    if tag:
+        return _sane(_hms(tag))
+    return None
+
+
+def _container_duration(c: Any) -> float | None:
+    if c.duration is not None and c.duration > 0:
+        return _sane(c.duration / 1_000_000)
+    return None
+
+
+def _hms(text: str) -> float | None:
+    # Matroska's per-stream DURATION tag: "HH:MM:SS.nnnnnnnnn".
+    try:
+        h, m, sec = text.strip().split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
+
+
+# -- packet scan -------------------------------------------------------------------------
+
+
+class _Scan:
+    __slots__ = ("complete", "deltas", "duration", "frames")
+
+    def __init__(self, frames: int, duration: float | None, deltas: list[int],
+                 complete: bool) -> None:
+        self.frames = frames
+        self.duration = duration
+        self.deltas = deltas
+        self.complete = complete
+
+
+def _scan(c: Any, s: Any, g: Guard) -> _Scan:
+    """Demux (never decode) the packets of stream ``s`` within the scan budget."""
+    av = _av()
+    for other in c.streams:
+        if other.index != s.index:
+            other.discard = av.stream.Discard.all
+    limit = g.bytes_read + g.limits.scan_bytes
+    pts: list[int] = []
+    last_dur = 0
+    frames = 0
+    complete = True
+    try:
+        for p in c.demux(s):
+            if p.size == 0 and p.pts is None and p.dts is None:
+                continue  # the flush packet PyAV yields at the end
+            frames += 1
+            t = p.pts if p.pts is not None else p.dts
+            if t is not None:
+                pts.append(int(t))
+                last_dur = int(p.duration or 0)
+            if g.bytes_read > limit:
+                complete = False
+                break
+    except Exception:  # a truncated or corrupt tail: what was demuxed is what is there
+        complete = False
+    g.check()
+    duration = None
+    deltas: list[int] = []
+    if pts and s.time_base:
+        pts.sort()
+        deltas = [b - a for a, b in itertools.pairwise(pts)]
+        if deltas:
+            typical = sorted(deltas)[len(deltas) // 2]
+            # Some demuxers (FLV) give every packet a 1-tick duration: not a real one.
+            if last_dur < typical // 2:
+                last_dur = typical
+        duration = _sane(float((pts[-1] + last_dur - pts[0]) * s.time_base))
+    return _Scan(frames, duration, deltas, complete)
+
+
+# -- video ----------------------------------------------------------------------------------
+
+
+def _video(c: Any, s: Any, g: Guard, demuxer: str, fmt: str, audio: AudioInfo | None, *,
+           final: bool) -> VideoInfo | None:
+    cc = s.codec_context
+    if cc is None:
+        raise UnsupportedFormatError(f"{g.name}: video stream in a codec FFmpeg cannot read",
+                                     source=g.name)
+    w, h = int(cc.width or 0), int(cc.height or 0)
+    if w <= 0 or h <= 0:
+        if not final:
+            return None
+        raise CorruptMediaError(f"{g.name}: the video stream declares no picture size",
+                                source=g.name)
+    tb = s.time_base
+    duration = _stream_duration(c, s)
+    frames = int(s.frames or 0)
+    avg = _rate(s.average_rate)
+    base = _rate(s.base_rate)
+    frames_exact = True
+    deltas: list[int] | None = None
+    rotation = 0
+    if demuxer == "mov":
+        box = _mov_track(g, int(s.id))
+        if box is not None:
+            rotation, deltas, tb = box.rotation, box.deltas, box.time_base or tb
+    elif demuxer == "matroska":
+        # PyAV leaves Stream.id at 0 for Matroska; FFmpeg creates one stream per
+        # TrackEntry, in order, so the stream index finds the entry.
+        rotation = _mkv_rotation(g, int(s.index))
+    if frames <= 0 or duration is None:
+        sc = _scan(c, s, g)
+        if sc.complete and sc.frames > 0:
+            frames = sc.frames
+            duration = sc.duration or duration
+        deltas = sc.deltas
+        if frames <= 0:
+            duration = duration or sc.duration or _container_duration(c)
+            fps = avg or base or (sc.frames / sc.duration if sc.duration else None)
+            if duration is None or not fps:
+                raise CorruptMediaError(f"{g.name}: the video stream has no frames that can "
+                                        "be counted", source=g.name)
+            frames = max(round(duration * fps), sc.frames, 1)
+            frames_exact = False
+    if duration is None:
+        duration = _container_duration(c)
+    if duration is None and avg:
+        duration = frames / avg
+    if duration is None:
+        raise CorruptMediaError(f"{g.name}: the video stream has no duration", source=g.name)
+    fps = frames / duration if frames_exact or not avg else avg
+    if not 0 < fps <= _MAX_FPS:
+        fps = avg or base or 0.0
+    if not 0 < fps <= _MAX_FPS:
+        raise CorruptMediaError(f"{g.name}: the video stream has no usable frame rate",
+                                source=g.name)
+    vfr, real = _timing(deltas, tb)
+    real_fps = base if base and (real is None or abs(base - real) <= 0.01 * real) else real
+    if real_fps is None or not 0 < real_fps <= _MAX_FPS:
+        real_fps = fps
+    if deltas is None:
+        vfr = avg is not None and base is not None and abs(avg - base) > 0.005 * base
+    if rotation in (90, 270):
+        w, h = h, w
+    return VideoInfo(width=w, height=h, duration=duration, fps=fps, frames=frames,
+                     rotation=rotation, real_fps=real_fps, vfr=vfr, frames_exact=frames_exact,
+                     codec=str(cc.name), format=fmt, audio=audio, source=g.name)
+
+
+def _rate(r: Fraction | None) -> float | None:
+    if r is None or r <= 0:
+        return None
+    v = float(r)
+    return v if 0 < v <= _MAX_FPS else None
+
+
+def _timing(deltas: list[int] | None, tb: Fraction | None) -> tuple[bool, float | None]:
+    """(variable frame rate?, real frame rate) from frame durations in ``tb`` units.
+
+    The last duration is left out (muxers stretch or shorten the last frame). A stream is
+    variable-rate when its durations differ by more than one tick (timestamp rounding: a
+    29.97 fps stream in milliseconds alternates 33 and 34) and more than 1 %.
+    """
+    if not deltas or not tb:
+        return False, None
+    body = [d for d in (deltas[:-1] if len(deltas) > 2 else deltas) if d > 0]
+    if not body:
+        return False, None
+    lo, hi = min(body), max(body)
+    body.sort()
+    median = body[len(body) // 2]
+    vfr = hi - lo > 1 and hi - lo > 0.01 * median
+    # The nominal rate: the most common duration, averaged with its one-tick neighbours
+    # so that rounded timestamps (33/34 ms) give 29.97 and not 30.3.
+    counts: dict[int, int] = {}
+    for d in body:
+        counts[d] = counts.get(d, 0) + 1
+    mode = max(counts, key=lambda d: (counts[d], -d))
+    near = [(d, n) for d, n in counts.items() if abs(d - mode) <= 1]
+    mean = sum(d * n for d, n in near) / sum(n for _, n in near)
+    return vfr, float(1 / (mean * tb))
+
+
+# -- MP4 / MOV boxes --------------------------------------------------------------------
+
+
+class _Track:
+    __slots__ = ("deltas", "rotation", "time_base")
+
+    def __init__(self, rotation: int, deltas: list[int] | None,
+                 time_base: Fraction | None) -> None:
+        self.rotation = rotation
+        self.deltas = deltas
+        self.time_base = time_base
+
+
+def _boxes(g: Guard, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the boxes between ``start`` and ``end``."""
+    pos = start
+    for _ in range(100_000):
+        if pos + 8 > end:
+            return
+        hdr = g.pread(pos, 16)
+        if len(hdr) < 8:
+            return
+        size = int.from_bytes(hdr[:4], "big")
+        kind = hdr[4:8]
+        head = 8
+        if size == 1:
+            if len(hdr) < 16:
+                return
+            size = int.from_bytes(hdr[8:16], "big")
+            head = 16
+        elif size == 0:
+            size = end - pos
+        if size < head:
+            return
+        yield kind, pos + head, min(pos + size, end)
+        pos += size
+
+
+def _find(g: Guard, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    for k, a, b in _boxes(g, start, end):
+        if k == kind:
+            return a, b
+    return None
+
+
+_IDENTITY = (1.0, 0.0, 0.0, 1.0)
+
+
+def _matrix(raw: bytes) -> tuple[float, float, float, float]:
+    a, b, _u, c, d = struct.unpack(">iiiii", raw[:20])
+    return a / 65536, b / 65536, c / 65536, d / 65536
+
+
+def _mov_track(g: Guard, track_id: int) -> _Track | None:
+    """Rotation and frame durations of MOV/MP4 track ``track_id`` (None if not found)."""
+    moov = _find(g, 0, g.size, b"moov")
+    if moov is None:
+        return None
+    movie = _IDENTITY
+    for kind, a, b in _boxes(g, *moov):
+        if kind == b"mvhd":
+            raw = g.pread(a, 100)
+            off = 48 if raw[:1] == b"\x01" else 36
+            if len(raw) >= off + 36:
+                movie = _matrix(raw[off:off + 36])
+        elif kind == b"trak":
+            t = _trak(g, a, b, track_id, movie)
+            if t is not None:
+                return t
+    return None
+
+
+def _trak(g: Guard, start: int, end: int, track_id: int,
+          movie: tuple[float, float, float, float]) -> _Track | None:
+    tkhd = _find(g, start, end, b"tkhd")
+    if tkhd is None:
+        return None
+    raw = g.pread(tkhd[0], 92)
+    v1 = raw[:1] == b"\x01"
+    id_off, m_off = (20, 52) if v1 else (12, 40)
+    if len(raw) < m_off + 36 or int.from_bytes(raw[id_off:id_off + 4], "big") != track_id:
+        return None
+    ta, tb_, _, _ = _matrix(raw[m_off:m_off + 36])
+    ma, mb, mc, md = movie
+    # FFmpeg multiplies the track matrix by the movie matrix (row vectors: [x y 1] · M).
+    a, b = ta * ma + tb_ * mc, ta * mb + tb_ * md
+    rotation = 0
+    if a or b:
+        rotation = round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90
+    deltas, time_base = _stts(g, start, end)
+    return _Track(rotation, deltas, time_base)
+
+
+def _stts(g: Guard, start: int, end: int) -> tuple[list[int] | None, Fraction | None]:
+    mdia = _find(g, start, end, b"mdia")
+    if mdia is None:
+        return None, None
+    time_base = None
+    stts = None
+    for kind, a, b in _boxes(g, *mdia):
+        if kind == b"mdhd":
+            raw = g.pread(a, 24)
+            off = 20 if raw[:1] == b"\x01" else 12
+            if len(raw) >= off + 4:
+                scale = int.from_bytes(raw[off:off + 4], "big")
+                time_base = Fraction(1, scale) if scale else None
+        elif kind == b"minf":
+            stbl = _find(g, a, b, b"stbl")
+            if stbl is not None:
+                stts = _find(g, *stbl, b"stts")
+    if stts is None:
+        return None, time_base
+    a, b = stts
+    n = int.from_bytes(g.pread(a + 4, 4), "big")
+    n = min(n, (b - a - 8) // 8, 1 << 17)
+    raw = g.pread(a + 8, 8 * n)
+    deltas: list[int] = []
+    total = 0
+    for i in range(len(raw) // 8):
+        count, delta = struct.unpack_from(">II", raw, 8 * i)
+        # Expand at most a few entries per run: only min/max/mode matter, and the
+        # last entry must stay last.
+        reps = min(count, 3)
+        deltas.extend([delta] * reps)
+        total += count
+    return (deltas or None), time_base
+
+
+# -- Matroska -------------------------------------------------------------------------------
+
+_SEGMENT, _TRACKS, _CLUSTER = 0x18538067, 0x1654AE6B, 0x1F43B675
+_TRACK_ENTRY, _VIDEO = 0xAE, 0xE0
+_PROJECTION, _POSE_ROLL = 0x7670, 0x7675
+
+
+def _vint(buf: bytes, pos: int, *, mask: bool) -> tuple[int, int] | None:
+    if pos >= len(buf):
+        return None
+    first = buf[pos]
+    if first == 0:
+        return None
+    n = 8 - first.bit_length() + 1
+    if pos + n > len(buf):
+        return None
+    value = int.from_bytes(buf[pos:pos + n], "big")
+    if mask:
+        value &= (1 << (7 * n)) - 1
+        if value == (1 << (7 * n)) - 1:
+            value = -1  # unknown size
+    return value, pos + n
+
+
+def _elements(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    pos = start
+    while pos < end:
+        idv = _vint(buf, pos, mask=False)
+        if idv is None:
+            return
+        eid, pos = idv
+        sv = _vint(buf, pos, mask=True)
+        if sv is None:
+            return
+        size, pos = sv
+        stop = end if size < 0 else min(pos + size, end)
+        yield eid, pos, stop
+        pos = stop
+
+
+def _mkv_rotation(g: Guard, track_index: int) -> int:
+    """Clockwise display rotation from the track's ``ProjectionPoseRoll`` (0 if none).
+
+    Tracks sit near the start of the file in practice; only the first 256 KiB are read.
+    """
+    buf = g.pread(0, 262_144)
+    for eid, a, b in _elements(buf, 0, len(buf)):
+        if eid != _SEGMENT:
+            continue
+        for eid2, a2, b2 in _elements(buf, a, b):
+            if eid2 == _CLUSTER:
+                return 0
+            if eid2 == _TRACKS:
+                return _mkv_tracks(buf, a2, b2, track_index)
+    return 0
+
+
+def _mkv_tracks(buf: bytes, start: int, end: int, track_index: int) -> int:
+    k = -1
+    for eid, a, b in _elements(buf, start, end):
+        if eid != _TRACK_ENTRY:
+            continue
+        k += 1
+        roll = 0.0
+        for eid2, a2, b2 in _elements(buf, a, b):
+            if eid2 == _VIDEO:
+                for eid3, a3, b3 in _elements(buf, a2, b2):
+                    if eid3 == _PROJECTION:
+                        for eid4, a4, b4 in _elements(buf, a3, b3):
+                            if eid4 == _POSE_ROLL and b4 - a4 in (4, 8):
+                                roll = struct.unpack(">f" if b4 - a4 == 4 else ">d",
+                                                     buf[a4:b4])[0]
+        if k == track_index:
+            if not math.isfinite(roll):
+                return 0
+            # FFmpeg turns a roll of r degrees into a display matrix that rotates the
+            # picture r degrees counter-clockwise; players then turn it back clockwise.
+            return round(-roll / 90) % 4 * 90
+    return 0
