@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from ._catalog import get_model, list_models, register_catalog
+from ._compare import TextComparison, compare_text
 from ._counts import TokenCount, Usage, UsagePart
 from ._facade import count, probe, probe_many
 from ._model import Model
@@ -101,6 +102,7 @@ __all__ = [
     "ProbeTimeoutError",
     "Quote",
     "QuoteLine",
+    "TextComparison",
     "TokenCount",
     "TokenmeterError",
     "UnknownModelError",
@@ -113,6 +115,7 @@ __all__ = [
     "VideoInfo",
     "VocabularyUnavailableError",
     "__version__",
+    "compare_text",
     "count",
     "get_model",
     "list_models",
