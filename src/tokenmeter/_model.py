@@ -326,18 +326,32 @@ class Model:
         return res.tokens
 
     def _audio(self, durations: Any, opts: Mapping[str, Any]) -> tuple[Rule, RuleResult]:
-        from .kernels._intmath import as_durations
+        import numpy as np
+
+        from .kernels._intmath import as_durations, as_int_array
 
         rule = self.rule("audio")
         rule.check_options(opts)
+        if durations is None:
+            # samples= alone: the duration follows from the clip's sample rate.
+            if opts.get("samples") is None:
+                raise InvalidInputError("count_audio needs a duration (seconds) or samples=N")
+            n = as_int_array("samples", opts["samples"], low=0, high=2**50)
+            rate = opts.get("sample_rate") or getattr(rule, "sample_rate", 16_000)
+            durations = n.astype(np.float64) / np.asarray(rate, dtype=np.float64)
         return rule, rule.evaluate(as_durations("duration", durations), **opts)
 
-    def count_audio(self, duration: float, **opts: Any) -> TokenCount:
-        """Tokens of ``duration`` seconds of audio."""
+    def count_audio(self, duration: float | None = None, **opts: Any) -> TokenCount:
+        """Tokens of ``duration`` seconds of audio.
+
+        Rules that count samples also take ``samples=N`` (instead of, or with, a duration)
+        and ``sample_rate=`` (the clip's own rate; it is resampled to the model's). A
+        duration becomes ``round(duration * 16000)`` samples, half to even.
+        """
         rule, res = self._audio(duration, opts)
         return self._build("audio", rule, res, 0)
 
-    def audio_tokens(self, durations: Any, **opts: Any) -> np.ndarray:
+    def audio_tokens(self, durations: Any = None, **opts: Any) -> np.ndarray:
         """Tokens for a whole array of audio durations (int64)."""
         _, res = self._audio(durations, opts)
         return res.tokens
