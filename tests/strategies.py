@@ -22,3 +22,17 @@ text_alphabet = st.one_of(
                          "éèàüßñçØœ🙂👍🏽\u0301\u200b\u3000")),
 )
 texts = st.text(alphabet=text_alphabet, max_size=400)
+
+# -- pricing -----------------------------------------------------------------------------
+
+#: Exact decimal prices: 0 to 10 000 with up to 8 decimal places.
+decimal_prices = st.decimals(min_value=0, max_value=10_000, places=8, allow_nan=False,
+                             allow_infinity=False)
+
+#: Decimal amounts of money, either sign, up to 12 decimal places.
+money_amounts = st.decimals(min_value=-10**9, max_value=10**9, places=12, allow_nan=False,
+                            allow_infinity=False)
+
+#: Token counts of one request (0 to 2 million) and of a billing period (to 10**12).
+request_tokens = st.integers(0, 2_000_000)
+period_tokens = st.integers(0, 10**12)
