@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import strategies as st
 
 #: Image sides from 1 px to 20 000 px, log-uniform-ish: small, typical and huge all appear.
@@ -36,3 +38,30 @@ money_amounts = st.decimals(min_value=-10**9, max_value=10**9, places=12, allow_
 #: Token counts of one request (0 to 2 million) and of a billing period (to 10**12).
 request_tokens = st.integers(0, 2_000_000)
 period_tokens = st.integers(0, 10**12)
+
+
+# -- price books for the pricing tests -------------------------------------------------------
+
+_BOOK_HEADER = """
+schema = 1
+id = "test"
+currency = "{currency}"
+rounding = "{rounding}"
+timezone = "{timezone}"
+{extra}
+"""
+
+
+def price_book(models: str, *, currency: str = "CNY", rounding: str = "half_up",
+               timezone: str = "UTC", extra: str = "",
+               versions: list[tuple[str, str]] | None = None, where: str = "test.toml") -> Any:
+    """A price book whose one version (or each of ``versions``: (name, effective_from))
+    holds ``models``: TOML ``[versions.models."id"]`` tables, written ``[m."id"]``."""
+    text = _BOOK_HEADER.format(currency=currency, rounding=rounding, timezone=timezone, extra=extra)
+    for name, start in versions or [("v1", "2000-01-01T00:00:00Z")]:
+        body = models.replace("[m.", "[versions.models.").replace("[[m.", "[[versions.models.")
+        text += f'\n[[versions]]\nversion = "{name}"\neffective_from = {start}\n{body}\n'
+    from tokenmeter.pricing import parse_price_book
+
+    return parse_price_book(text, where=where)
+

@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from pricing_helpers import book
-from strategies import decimal_prices, period_tokens, request_tokens
 
 import tokenmeter as tm
+from strategies import decimal_prices, period_tokens, price_book, request_tokens
 from tokenmeter.pricing.rules import (
     GraduatedRate,
     PackageRate,
@@ -43,7 +42,8 @@ def tier_lists(draw, *, decreasing: bool | None = None, flats: bool = True) -> t
         prices.sort()
     flat = [draw(st.sampled_from(["0", "0.5", "2"])) if flats else "0" for _ in range(n)]
     ups: list[Decimal | None] = [Decimal(b) for b in bounds] + [None]
-    return tuple(Tier(up_to=u, price=p, flat=Decimal(f)) for u, p, f in zip(ups, prices, flat))
+    return tuple(Tier(up_to=u, price=p, flat=Decimal(f))
+                 for u, p, f in zip(ups, prices, flat, strict=True))
 
 
 def graduated_reference(tiers: tuple[Tier, ...], per: int, q: int) -> Decimal:
@@ -150,7 +150,7 @@ def test_package_examples():
 # -- whole-request context tiers ---------------------------------------------------------
 
 def tiered_book(bound: int, boundary: str):
-    return book(f"""
+    return price_book(f"""
 [m."t"]
 source = "s"
 as_of = "2026-01-01"
@@ -248,9 +248,10 @@ def test_window_edges(zone, start, end, day):
     if before.astimezone(tz).replace(tzinfo=None) == opens - tick:  # no DST jump there
         assert not w.active(before)
     if end < 1440:
-        closes = (dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=end)).replace(tzinfo=tz)
+        wall = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=end)
+        closes = wall.replace(tzinfo=tz)
         assume(closes.utcoffset() == closes.replace(fold=1).utcoffset())
-        assume(closes.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == closes.replace(tzinfo=None))
+        assume(closes.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall)
         assert not w.active(closes)  # end is exclusive
         assert w.active(closes.astimezone(UTC) - tick)
 
@@ -271,7 +272,8 @@ def test_window_across_dst():
     # 2026-11-01: 01:00-02:00 happens twice (EDT, then EST): two real hours in the window.
     first = dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC)   # 01:30 EDT
     second = dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST
-    assert ny.active(first) and ny.active(second)
+    assert ny.active(first)
+    assert ny.active(second)
     assert not ny.active(dt.datetime(2026, 11, 1, 7, 0, tzinfo=UTC))  # 02:00 EST
     # 2026-03-08: 02:00-03:00 does not exist, so a window there never opens that day.
     gap = TimeWindow(label="g", timezone="America/New_York", days=frozenset(range(7)),
@@ -344,7 +346,7 @@ usages = st.builds(
        st.sampled_from(["0", "0.05", "3", "1000"]),
        st.sampled_from(["half_up", "half_even", "down", "ceiling"]))
 def test_never_negative_credits_never_exceed_charges(u, batch, minimum, credit, rounding):
-    b = book(FEATURE_BOOK.format(out="14", minimum=minimum), rounding=rounding)
+    b = price_book(FEATURE_BOOK.format(out="14", minimum=minimum), rounding=rounding)
     credits = tm.Money(credit, "CNY")
     with decimal.localcontext(trapped()):
         q = b.quote("f", u, batch=batch, credits=credits)
@@ -367,7 +369,7 @@ def test_never_negative_credits_never_exceed_charges(u, batch, minimum, credit, 
 @given(usages, st.sampled_from(["text", "image", "output"]), st.integers(1, 100_000),
        st.booleans())
 def test_monotone_in_quantity(u, field, extra, batch):
-    b = book(FEATURE_BOOK.format(out="14", minimum="0"))
+    b = price_book(FEATURE_BOOK.format(out="14", minimum="0"))
     more = tm.Usage(**{**{f: getattr(u, f) for f in ("text", "image", "output", "reasoning",
                                                        "cached")},
                        field: getattr(u, field) + extra})
@@ -376,7 +378,7 @@ def test_monotone_in_quantity(u, field, extra, batch):
 
 
 def test_exact_amounts_of_a_feature_request():
-    b = book(FEATURE_BOOK.format(out="14", minimum="0.01"))
+    b = price_book(FEATURE_BOOK.format(out="14", minimum="0.01"))
     u = tm.Usage(text=10_000, image=1000, output=3000, reasoning=1000, cached=2000)
     q = b.quote("f", u)
     got = {(ln.kind, ln.modality, ln.direction): ln.amount for ln in q.lines}
@@ -390,7 +392,7 @@ def test_exact_amounts_of_a_feature_request():
 
 
 def test_minimum_and_maximum_act_on_the_rounded_subtotal():
-    b = book(FEATURE_BOOK.format(out="14", minimum="0.05"))
+    b = price_book(FEATURE_BOOK.format(out="14", minimum="0.05"))
     small = b.quote("f", tm.Usage(text=6000))  # 1000 billable tokens: ¥0.0035 -> 0.00
     assert small.total == tm.Money("0.05", "CNY")
     assert [ln.kind for ln in small.lines][-1] == "minimum"
@@ -405,7 +407,7 @@ def test_period_pricing_is_partition_invariant_with_allowances(parts, tiers):
     tier_toml = ", ".join(
         "{" + (f"up_to = {int(t.up_to)}, " if t.up_to is not None else "")
         + f'price = "{t.price}", flat = "{t.flat}"' + "}" for t in tiers)
-    b = book(f"""
+    b = price_book(f"""
 [m."g"]
 input = {{ mode = "graduated", tiers = [{tier_toml}] }}
 output = {{ mode = "package", size = 1000, price = "0.02" }}
