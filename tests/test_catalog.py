@@ -114,11 +114,14 @@ def test_text_only_model_refuses_images():
 def test_every_entry_is_sourced_and_dated():
     data = load_toml("models.toml")
     for name, spec in data["tokenizers"].items():
-        assert spec.get("source") and spec.get("as_of"), name
+        assert spec.get("source"), name
+        assert spec.get("as_of"), name
     for name, fam in data["families"].items():
-        assert fam.get("source") and fam.get("as_of"), name
+        assert fam.get("source"), name
+        assert fam.get("as_of"), name
         for pname, prof in fam.get("profiles", {}).items():
-            assert prof.get("source") and prof.get("description"), (name, pname)
+            assert prof.get("source"), (name, pname)
+            assert prof.get("description"), (name, pname)
         for mod in ("image", "video", "audio"):
             if mod in fam:
                 assert fam[mod].get("rule"), (name, mod)

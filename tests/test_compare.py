@@ -30,7 +30,8 @@ def test_qwen_spends_fewer_tokens_on_chinese_than_cl100k():
 
 def test_empty_text_and_bad_arguments():
     rows = tm.compare_text("", ["qwen2.5-72b-instruct"])
-    assert rows[0].tokens == 0 and rows[0].chars_per_token == 0.0
+    assert rows[0].tokens == 0
+    assert rows[0].chars_per_token == 0.0
     with pytest.raises(tm.InvalidInputError):
         tm.compare_text("x", [])
     with pytest.raises(tm.InvalidInputError):

@@ -59,4 +59,5 @@ def test_model_attributes():
     assert m.modalities == ("text", "image", "video")
     assert m.profile == "transformers"
     assert "qwen-vl-utils" in m.profiles
-    assert m.source and m.as_of
+    assert m.source
+    assert m.as_of

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import texts
 
 import tokenmeter as tm
+from strategies import texts
 from tokenmeter.text import get_tokenizer, vocabulary_available
 from tokenmeter.text.bpe import WHITESPACE, llama3_pieces, safe_split
 
@@ -75,7 +75,8 @@ SPECIAL_CASES = [
 
 @pytest.mark.parametrize("text", SPECIAL_CASES)
 def test_special_cases_match_every_reference(text, qwen_ref, llama_ref, cl100k_ref, tekken_ref):
-    assert tm.get_model("qwen2.5-72b-instruct").count_text(text).tokens == qwen_count(qwen_ref, text)
+    qwen = tm.get_model("qwen2.5-72b-instruct")
+    assert qwen.count_text(text).tokens == qwen_count(qwen_ref, text)
     assert tm.get_model("llama-3.1-8b-instruct").count_text(text).tokens == len(
         llama_ref.encode(text, bos=False, eos=False))
     assert tm.get_model("gpt-4").count_text(text).tokens == len(cl100k_ref.encode_ordinary(text))
@@ -116,7 +117,21 @@ def _mixed_text(n_chars: int, seed: int) -> str:
     import pydoc_data.topics as topics
 
     english = "\n".join(topics.topics.values())
-    han = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严"
+    han = (
+        "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
+        "同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自"
+        "二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日"
+        "那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变"
+        "条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总"
+        "次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指"
+        "几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器"
+        "压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安"
+        "场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集"
+        "温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连"
+        "断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精"
+        "值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属"
+        "圆包火住调满县局照参红细引听该铁价严"
+    )
     pieces = []
     total = 0
     while total < n_chars:
@@ -129,7 +144,8 @@ def _mixed_text(n_chars: int, seed: int) -> str:
         elif k < 0.95:
             s = " ".join(str(rnd.randrange(10**9)) for _ in range(rnd.randrange(1, 40))) + "\n"
         else:
-            s = rnd.choice(["🙂👍🏽 ", "e\u0301 ", "\t\t", "    \n", "ＡＢＣ "]) * rnd.randrange(1, 50)
+            s = rnd.choice(["🙂👍🏽 ", "e\u0301 ", "\t\t", "    \n", "ＡＢＣ "])
+            s *= rnd.randrange(1, 50)
         pieces.append(s)
         total += len(s)
     return "".join(pieces)[:n_chars]
@@ -196,12 +212,17 @@ def test_text_tokens_equals_scalar(batch):
 
 def test_counts_say_how_they_were_made():
     c = tm.get_model("qwen2.5-72b-instruct").count_text("你好")
-    assert c.exact and c.rule == "tiktoken:qwen2" and c.modality == "text"
+    assert c.exact
+    assert c.rule == "tiktoken:qwen2"
+    assert c.modality == "text"
     assert int(c) == c.tokens
     e = tm.get_model("qwen2.5-72b-instruct").count_text("你好", estimate=True)
-    assert not e.exact and e.rule == "estimate:qwen2" and "estimate" in e.method
+    assert not e.exact
+    assert e.rule == "estimate:qwen2"
+    assert "estimate" in e.method
     ernie = tm.get_model("ernie-4.0").count_text("你好")
-    assert not ernie.exact and "no public tokenizer" in ernie.method
+    assert not ernie.exact
+    assert "no public tokenizer" in ernie.method
 
 
 @pytest.mark.parametrize("bad", [None, b"bytes", 3, ["a"]])
@@ -211,7 +232,7 @@ def test_non_text_is_refused(bad):
 
 
 def test_missing_vocabulary_names_the_extra(tmp_path):
-    tm.register_catalog(f"""
+    tm.register_catalog("""
 [tokenizers.test_missing_vocab]
 kind = "tiktoken"
 description = "a vocabulary that is not installed"
@@ -226,7 +247,7 @@ as_of = "2026-11-27"
 [families.test_missing_vocab_family]
 source = "tests"
 as_of = "2026-11-27"
-text = {{ tokenizer = "test_missing_vocab", estimate = "qwen2" }}
+text = { tokenizer = "test_missing_vocab", estimate = "qwen2" }
 
 [models."test-missing-vocab-model"]
 family = "test_missing_vocab_family"
@@ -235,7 +256,8 @@ family = "test_missing_vocab_family"
     with pytest.raises(tm.VocabularyUnavailableError) as info:
         m.count_text("hello")
     msg = str(info.value)
-    assert "pip install 'tokenmeter[qwen]'" in msg and "estimate=True" in msg
+    assert "pip install 'tokenmeter[qwen]'" in msg
+    assert "estimate=True" in msg
     assert isinstance(info.value, LookupError)
     assert m.count_text("hello", estimate=True).exact is False
     assert not vocabulary_available("test_missing_vocab")
@@ -245,8 +267,8 @@ def test_a_tampered_vocabulary_is_never_used(tmp_path, monkeypatch):
     bad = tmp_path / "cl100k_base.tiktoken"
     bad.write_bytes(b"aGVsbG8= 0\n")
     monkeypatch.setenv("TOKENMETER_VOCAB_DIR", str(tmp_path))
-    from tokenmeter.text.vocab import find_vocab
     from tokenmeter._catalog import catalog
+    from tokenmeter.text.vocab import find_vocab
 
     path = find_vocab("cl100k_base", catalog.tokenizer_spec("cl100k_base"))
     assert path != bad  # the packaged, verified file is found instead

@@ -42,7 +42,6 @@ from .pricing import Money, PriceBook, Quote, QuoteLine, list_price_books
 from .text import load_tokenizer
 
 
-
 def __getattr__(name: str) -> Any:
     # __version__ comes from the installed metadata; importlib.metadata costs ~0.1 s to
     # import, so it is read on first access rather than at `import tokenmeter`.

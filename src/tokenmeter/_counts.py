@@ -114,7 +114,9 @@ class TokenCount:
         if self.encoder_patches is not None:
             lines.append(f"  encoder patches (before merge): {self.encoder_patches}")
         if self.wrapper_tokens:
-            lines.append(f"  placeholders {self.placeholder_tokens} + wrappers {self.wrapper_tokens}")
+            lines.append(
+                f"  placeholders {self.placeholder_tokens} + wrappers {self.wrapper_tokens}"
+            )
         for key, value in self.details.items():
             if key == "note":
                 lines.append(f"  note: {value}")
@@ -295,7 +297,8 @@ class Usage:
             out = [f"{n} {getattr(self, n)}" for n in
                    ("output", "output_audio", "output_image", "output_video") if getattr(self, n)]
             lines.append("output: " + ", ".join(out) + f" = {self.output_tokens} tokens")
-        lines.append(f"total: {self.total} tokens ({'exact' if self.exact else 'includes estimates'})")
+        kind = "exact" if self.exact else "includes estimates"
+        lines.append(f"total: {self.total} tokens ({kind})")
         return "\n".join(lines)
 
     @classmethod
@@ -310,4 +313,5 @@ class Usage:
             parts.append(UsagePart(kind=c.modality, tokens=c.tokens, exact=c.exact,
                                    rule=c.rule, index=str(c.details.get("source_name", "")),
                                    count=c))
-        return cls(**totals, exact=exact, parts=tuple(parts))
+        return cls(text=totals["text"], image=totals["image"], video=totals["video"],
+                   audio=totals["audio"], exact=exact, parts=tuple(parts))

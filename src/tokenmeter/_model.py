@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._counts import Modality, TokenCount, Usage
 from .errors import (
@@ -15,7 +15,7 @@ from .errors import (
 if TYPE_CHECKING:
     import numpy as np
 
-    from .encoders._base import Rule, RuleResult
+    from .encoders._base import AudioRule, ImageRule, Rule, RuleResult, VideoRule
 
 __all__ = ["Model"]
 
@@ -66,6 +66,10 @@ class Model:
     as_of: str
     description: str
     profile_description: str
+    _config: Mapping[str, Any]
+    _rules: dict[str, Rule]
+    _lock: threading.Lock
+    _tokenizer_name: str | None
 
     def __init__(self) -> None:  # pragma: no cover - use get_model()
         raise TypeError("use tokenmeter.get_model(name) to get a Model")
@@ -77,9 +81,10 @@ class Model:
         mods: list[Modality] = []
         if "text" in cfg:
             mods.append("text")
+        m: Modality
         for m in ("image", "video", "audio"):
             if m in cfg:
-                mods.append(m)  # type: ignore[arg-type]
+                mods.append(m)
         s = object.__setattr__
         s(self, "id", mid)
         s(self, "family", cfg["family"])
@@ -246,7 +251,7 @@ class Model:
     def _image(self, widths: Any, heights: Any, opts: Mapping[str, Any]) -> tuple[Rule, RuleResult]:
         from .kernels._intmath import as_sides
 
-        rule = self.rule("image")
+        rule = cast("ImageRule", self.rule("image"))
         rule.check_options(opts)
         h, w = as_sides(heights, widths)
         return rule, rule.evaluate(h, w, **opts)
@@ -277,7 +282,7 @@ class Model:
 
         from .kernels._intmath import MAX_FPS, as_durations, as_int_array, as_sides, broadcast_same
 
-        rule = self.rule("video")
+        rule = cast("VideoRule", self.rule("video"))
         rule.check_options(opts)
         h, w = as_sides(heights, widths)
         if fps is None:
@@ -297,9 +302,10 @@ class Model:
             n = np.rint(d * f).astype(np.int64)
             if n.size and int(n.min()) < 1:
                 i = int(np.argmin(n))
+                rate = float(np.broadcast_to(f, n.shape).ravel()[i])
                 raise InvalidInputError(
-                    f"a video of {float(d.ravel()[i])!r} s at {float(np.broadcast_to(f, n.shape).ravel()[i])!r} "
-                    "fps has no frames; the duration must cover at least one frame"
+                    f"a video of {float(d.ravel()[i])!r} s at {rate!r} fps has no frames; "
+                    "the duration must cover at least one frame"
                 )
         h, w, d, f, n = broadcast_same(("height", h), ("width", w), ("duration", d),
                                        ("fps", f), ("frames", n))
@@ -330,7 +336,7 @@ class Model:
 
         from .kernels._intmath import as_durations, as_int_array
 
-        rule = self.rule("audio")
+        rule = cast("AudioRule", self.rule("audio"))
         rule.check_options(opts)
         if durations is None:
             # samples= alone: the duration follows from the clip's sample rate.

@@ -15,11 +15,11 @@ import numpy.typing as npt
 from ..errors import CountOverflowError, InvalidInputError
 
 __all__ = [
+    "I64",
     "INT64_MAX",
     "MAX_DURATION",
     "MAX_FPS",
     "MAX_SIDE",
-    "I64",
     "as_durations",
     "as_int_array",
     "as_sides",
@@ -150,7 +150,8 @@ def round_half_even_div(a: I64, b: int) -> I64:
     q, r = np.divmod(a, b)
     twice = 2 * r
     up = (twice > b) | ((twice == b) & (q % 2 == 1))
-    return q + up
+    result: I64 = q + up
+    return result
 
 
 def check_no_overflow(name: str, value: np.ndarray, limit: int = INT64_MAX) -> None:
@@ -172,4 +173,5 @@ def checked_mul(name: str, a: I64, b: Any) -> I64:
         if np.any(big):
             i = _first_bad(np.asarray(big, dtype=bool))
             raise CountOverflowError(f"{name}[{i}] overflows int64")
-    return a * bb
+    product: I64 = a * bb
+    return product

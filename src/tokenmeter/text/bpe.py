@@ -12,6 +12,7 @@ at most 25k (non-)whitespace characters), because that is what its reference doe
 
 from __future__ import annotations
 
+import itertools
 import threading
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
@@ -95,7 +96,7 @@ def llama3_pieces(text: str) -> Iterator[str]:
             yield window
             continue
         bounds = [0, *cuts, len(window)]
-        for a, b in zip(bounds, bounds[1:]):
+        for a, b in itertools.pairwise(bounds):
             yield window[a:b]
 
 

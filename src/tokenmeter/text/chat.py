@@ -31,7 +31,7 @@ from ..errors import InvalidInputError
 if TYPE_CHECKING:
     from .._model import Model
 
-__all__ = ["ChatFormat", "FORMATS", "count_messages", "render"]
+__all__ = ["FORMATS", "ChatFormat", "count_messages", "render"]
 
 QWEN25_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 QWEN2VL_SYSTEM = "You are a helpful assistant."
@@ -200,12 +200,13 @@ def count_messages(model: Model, messages: Sequence[Mapping[str, Any]], *,
 
     # Estimated text, or a template that is not public: estimate the pieces.
     total = 0
-    for role, content, m in msgs:
-        total += count_text(model, content, estimate=True).tokens
+    for role, text, message in msgs:
+        total += count_text(model, text, estimate=True).tokens
         total += count_text(model, role, estimate=True).tokens
         total += max(fmt.per_message, 2)
-        if isinstance(m.get("name"), str):
-            total += count_text(model, m["name"], estimate=True).tokens + 1
+        name = message.get("name")
+        if isinstance(name, str):
+            total += count_text(model, name, estimate=True).tokens + 1
     if add_generation_prompt:
         total += max(fmt.per_reply, 2)
     if fmt.kind in ("template", "llama3") and fmt.default_system is not None and (

@@ -56,14 +56,14 @@ def candidate_paths(name: str, spec: Mapping[str, Any]) -> list[Path]:
                     out.append(Path(d) / str(spec["cache_name"]))
     pkg = spec.get("package")
     if pkg and spec.get("package_file"):
-        for d in _package_dirs(str(pkg)):
-            out.append(d / str(spec["package_file"]))
+        for pkg_dir in _package_dirs(str(pkg)):
+            out.append(pkg_dir / str(spec["package_file"]))
     cache_name = spec.get("cache_name")
     if cache_name:
         for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
-            d = os.environ.get(var)
-            if d:
-                out.append(Path(d) / str(cache_name))
+            cache_dir = os.environ.get(var)
+            if cache_dir:
+                out.append(Path(cache_dir) / str(cache_name))
         out.append(Path(tempfile.gettempdir()) / "data-gym-cache" / str(cache_name))
     return list(dict.fromkeys(out))
 
