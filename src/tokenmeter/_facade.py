@@ -23,8 +23,9 @@ def probe(source: Any, **limits: Any) -> MediaInfo:
     Args:
         source: a local path (``str`` or ``os.PathLike``), ``bytes``, or a binary file
             object. URLs are refused; nothing is fetched and no pixel or sample is decoded.
-        **limits: ``timeout`` (seconds), ``max_bytes``, ``scan_bytes``; see
-            :func:`tokenmeter.probe.probe` and ``docs/probe.md``.
+        **limits: ``timeout`` (seconds one probe may take, default 5), ``max_bytes``
+            (bytes it may read, default 256 MiB), ``scan_bytes`` (bytes a frame-count
+            scan may read before estimating, default 64 MiB); see ``docs/probe.md``.
 
     Returns:
         An :class:`ImageInfo`, :class:`VideoInfo` or :class:`AudioInfo`.
@@ -33,7 +34,7 @@ def probe(source: Any, **limits: Any) -> MediaInfo:
         ProbeError: (a subclass naming the file and the reason) when the input cannot be
             read: missing, not media, truncated, unsupported, or too slow to read.
     """
-    from .probe import probe as _probe
+    from ._probe import probe as _probe
 
     return _probe(source, **limits)
 
@@ -46,13 +47,13 @@ def probe_many(sources: Iterable[Any], **options: Any) -> Iterator[MediaInfo | P
         **options: ``workers`` (default: one per usable CPU), ``errors`` (``"return"``,
             the default, yields each input's :class:`ProbeError` in its place;
             ``"raise"`` raises the first), ``chunksize``, and the per-input limits of
-            :func:`probe`. See :func:`tokenmeter.probe.probe_many`.
+            :func:`probe`. See ``docs/probe.md``.
 
     Yields:
         An :class:`ImageInfo`, :class:`VideoInfo` or :class:`AudioInfo` per input, or its
         :class:`ProbeError` (with ``errors="return"``).
     """
-    from .probe import probe_many as _probe_many
+    from ._probe import probe_many as _probe_many
 
     return _probe_many(sources, **options)
 

@@ -185,7 +185,7 @@ def _audio(c: Any, s: Any, g: Guard, fmt: str, *, scan: bool,
     else:
         samples = round(duration * rate)
     return AudioInfo(duration=duration, sample_rate=rate, channels=channels, samples=samples,
-                     format=fmt, codec=str(cc.name), source=g.name)
+                     format=fmt, codec=str(cc.codec.canonical_name), source=g.name)
 
 
 def _container_name(g: Guard, demuxer: str) -> str:
@@ -336,13 +336,26 @@ def _video(c: Any, s: Any, g: Guard, demuxer: str, fmt: str, audio: AudioInfo | 
     if duration is None:
         raise CorruptMediaError(f"{g.name}: the video stream has no duration", source=g.name)
     fps = frames / duration if frames_exact or not avg else avg
+    vfr, real = _timing(deltas, tb)
+    for better in (avg, real):
+        if better and tb and abs(fps - better) <= fps * 2 * float(tb) / duration:
+            # The difference is timestamp rounding (7 frames at 30 fps in milliseconds
+            # last 233 ms, not 233.3): the exact rate is the better number.
+            fps = better
+            break
     if not 0 < fps <= _MAX_FPS:
         fps = avg or base or 0.0
     if not 0 < fps <= _MAX_FPS:
         raise CorruptMediaError(f"{g.name}: the video stream has no usable frame rate",
                                 source=g.name)
-    vfr, real = _timing(deltas, tb)
-    real_fps = base if base and (real is None or abs(base - real) <= 0.01 * real) else real
+    real_fps = real if real is not None else base
+    if real is not None and tb:
+        for better in (avg, base):
+            # Header rates are exact; the one measured from timestamps is rounded to a
+            # tick per frame. Take the header's when they agree within that rounding.
+            if better and abs(real - better) <= real * real * float(tb):
+                real_fps = better
+                break
     if real_fps is None or not 0 < real_fps <= _MAX_FPS:
         real_fps = fps
     if deltas is None:
@@ -351,7 +364,7 @@ def _video(c: Any, s: Any, g: Guard, demuxer: str, fmt: str, audio: AudioInfo | 
         w, h = h, w
     return VideoInfo(width=w, height=h, duration=duration, fps=fps, frames=frames,
                      rotation=rotation, real_fps=real_fps, vfr=vfr, frames_exact=frames_exact,
-                     codec=str(cc.name), format=fmt, audio=audio, source=g.name)
+                     codec=str(cc.codec.canonical_name), format=fmt, audio=audio, source=g.name)
 
 
 def _rate(r: Fraction | None) -> float | None:

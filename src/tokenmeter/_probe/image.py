@@ -15,8 +15,9 @@ What is read, per format:
 EXIF orientation is applied to width/height exactly once: it is read from the raw EXIF
 (JPEG APP1 as Pillow parsed it, PNG ``eXIf`` before *or after* the image data — found by a
 chunk walk, because ``getexif()`` on a PNG decodes the whole image — WebP ``EXIF``, AVIF's
-``irot``/``imir`` as Pillow reports them, the TIFF tag itself). No Pillow plugin used here
-transposes the size at open, so nothing is applied twice.
+``irot``/``imir`` as Pillow reports them, the TIFF tag itself). Pillow's TIFF plugin
+already swaps the size at open for orientations 5–8, so for TIFF the stored size is taken
+from the IFD and the orientation applied once, like every other format.
 """
 
 from __future__ import annotations
@@ -111,6 +112,9 @@ def _pillow(g: Guard, fmt: str) -> tuple[int, int, int, int, str]:
         orientation = 1
         if name == "TIFF":
             orientation = _valid(im.tag_v2.get(0x0112, 1))
+            # Pillow's TIFF plugin already swaps the size for orientations 5-8 at open;
+            # take the stored size, so that the orientation is applied once, below.
+            w, h = int(im.tag_v2[256]), int(im.tag_v2[257])
         elif "exif" in info:
             orientation = exif_orientation(info["exif"])
         elif name == "PNG":
@@ -227,7 +231,7 @@ def _png_walk(g: Guard) -> int:
         length = int.from_bytes(hdr[:4], "big")
         kind = hdr[4:]
         if kind == b"eXIf":
-            return exif_orientation(g.read(min(length, 1 << 20)))
+            return exif_orientation(g.pread(pos + 8, min(length, 1 << 20)))
         if kind == b"IEND" or pos + 12 + length > size:
             return 1
         pos += 12 + length
@@ -345,7 +349,7 @@ def _webp(g: Guard) -> tuple[int, int, int, int]:
         if kind == b"ANMF":
             frames += 1
         elif kind == b"EXIF":
-            orientation = exif_orientation(g.read(min(length, 1 << 20)))
+            orientation = exif_orientation(g.pread(pos + 8, min(length, 1 << 20)))
             if not animated:
                 break
         pos += 8 + length + (length & 1)

@@ -28,7 +28,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
 
 
 class Limits:
-    """The bounds of one probe (see :func:`tokenmeter.probe.probe` for their meaning)."""
+    """The bounds of one probe (see :func:`tokenmeter.probe` for their meaning)."""
 
     __slots__ = ("max_bytes", "scan_bytes", "timeout")
 

@@ -291,7 +291,7 @@ def _pool(workers: int) -> Any:
             else "spawn"
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
-            ctx.set_forkserver_preload(["tokenmeter.probe"])
+            ctx.set_forkserver_preload(["tokenmeter._probe"])
         pool = _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     return pool
 
