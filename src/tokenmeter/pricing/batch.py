@@ -399,9 +399,12 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
                 continue
             p = table.get(meter)
             if p is None:
-                if meter in price.includes:
+                gens = qty.get(GENERATION)
+                if meter in price.includes and gens is not None and not (
+                        (q > 0) & (gens == 0)).any():
                     continue
-                raise _unpriced(price, meter, where)
+                raise _unpriced(price, meter, where, " (it is priced only as part of a "
+                                "generation)" if meter in price.includes else "")
             rates = _Rates(p, scale)
             amt = rates.amount(q, sz)
             pieces = [(f"charge:{meter.modality} {meter.direction} {meter.unit}", amt, True)]

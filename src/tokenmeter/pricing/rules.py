@@ -838,7 +838,7 @@ def rate_usage(price: ModelPrice, usage: Usage, *, at: dt.datetime | None, batch
         q = qty[meter]
         p = table.get(meter)
         if p is None:
-            if meter in price.includes:
+            if meter in price.includes and GENERATION in qty:
                 lines.append(QuoteLine(
                     kind="included", modality=meter.modality, direction=meter.direction,
                     unit=meter.unit, quantity=q, unit_price=_ZERO, per=1, amount=_ZERO,
@@ -846,7 +846,9 @@ def rate_usage(price: ModelPrice, usage: Usage, *, at: dt.datetime | None, batch
                     rule="included in the per-item price", source=price.source,
                     as_of=price.as_of))
                 continue
-            raise _unpriced(price, meter, where)
+            why = (" (it is priced only as part of a generation, and the usage has none)"
+                   if meter in price.includes else "")
+            raise _unpriced(price, meter, where, why)
         start = before.get(meter, _ZERO)
         with exact_context():
             amount = p.factor * (p.rate.amount(start + q) - p.rate.amount(start))
