@@ -286,6 +286,9 @@ class Model:
         rule.check_options(opts)
         h, w = as_sides(heights, widths)
         if fps is None:
+            # Generation rules assume the model's native frame rate.
+            fps = getattr(rule, "default_fps", None)
+        if fps is None:
             raise InvalidInputError("count_video needs fps (frames per second of the source)")
         f = as_durations("fps", fps, low=0.0, high=MAX_FPS, low_inclusive=False)
         if frames is not None:

@@ -62,7 +62,7 @@ _MAX_FACTOR = 2**20
 class _Params:
     factor: int
     min_pixels: int
-    max_pixels: int
+    max_pixels: int | float  # a float only for qwen-vl-utils' video budget share
     max_ratio: float
     clamp_first: bool  # qwen-vl-utils: max(factor, ·) right after rounding
     clamp_floor: bool  # transformers: max(factor, ·) after the max_pixels floor
@@ -87,7 +87,16 @@ def _params(
 ) -> _Params:
     f = _int_param("factor", factor, 1, _MAX_FACTOR)
     lo = _int_param("min_pixels", min_pixels, 0, _MAX_PIXELS_LIMIT)
-    hi = _int_param("max_pixels", max_pixels, 1, _MAX_PIXELS_LIMIT)
+    # qwen-vl-utils' fetch_video passes a float max_pixels (total_pixels / nframes * 2);
+    # the reference compares and divides by that float, so it is kept as given.
+    if isinstance(max_pixels, (float, np.floating)) and math.isfinite(max_pixels):
+        hi: int | float = float(max_pixels)
+        if not 1 <= hi <= _MAX_PIXELS_LIMIT:
+            raise InvalidInputError(
+                f"max_pixels = {hi!r} is out of range; allowed 1..{_MAX_PIXELS_LIMIT}"
+            )
+    else:
+        hi = _int_param("max_pixels", max_pixels, 1, _MAX_PIXELS_LIMIT)
     if lo > hi:
         raise InvalidInputError(
             f"min_pixels = {lo} exceeds max_pixels = {hi}; pass min_pixels <= max_pixels"
@@ -115,7 +124,7 @@ def _params(
         # A grid with a zero side (transformers can round a side to 0) is never a fast-path
         # result, so the lower token bound is at least 1.
         tok_lo=max(-(-lo // f2), 1),
-        tok_hi=hi // f2,
+        tok_hi=math.floor(hi) // f2,  # q*f² > hi  <=>  q > floor(hi) // f² for int q
     )
 
 
@@ -411,13 +420,14 @@ def smart_resize_grid(
     *,
     factor: int,
     min_pixels: int,
-    max_pixels: int,
+    max_pixels: int | float,
     max_ratio: float = 200.0,
     variant: QwenVariant = "transformers",
 ) -> tuple[I64, I64]:
     """The resized sides divided by ``factor``: the merged-token grid ``(rows, cols)``.
 
-    Same arguments and errors as :func:`smart_resize`.
+    Same arguments and errors as :func:`smart_resize`; ``max_pixels`` may also be a float,
+    as qwen-vl-utils' ``fetch_video`` passes for a frame's share of the video budget.
     """
     p = _params(factor, min_pixels, max_pixels, max_ratio, variant)
     h, w, shape = _prepare(heights, widths)
