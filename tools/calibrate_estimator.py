@@ -11,12 +11,12 @@ What it does, in order:
    debian-reference-en     en        /usr/share/debian-reference/*.en.html
    maint-guide             en        /usr/share/doc/maint-guide/html/*.en.html
    debian-faq              en        /usr/share/doc/debian/FAQ/*.en.html
-   debian-edu-doc-en       en        /usr/share/doc/debian-edu-doc-en/debian-edu-bookworm-manual.html
+   debian-edu-doc-en       en        /usr/share/doc/debian-edu-doc-en/debian-edu-bookworm*.html
    python-pydoc-topics     en        pydoc_data/topics.py of the running CPython
    debian-reference-zh-cn  zh        /usr/share/debian-reference/*.zh-cn.html
    maint-guide-zh-cn       zh        /usr/share/doc/maint-guide-zh-cn/html/*.zh-cn.html
    debian-faq-zh-cn        zh        /usr/share/doc/debian/FAQ/zh-cn/*.zh-cn.html
-   debian-edu-doc-zh-cn    zh        /usr/share/doc/debian-edu-doc-zh-cn/debian-edu-bookworm-manual.html
+   debian-edu-doc-zh-cn    zh        /usr/share/doc/debian-edu-doc-zh-cn/debian-edu-bookworm*.html
    manpages-zh             zh        /usr/share/man/zh_CN/man*/*.gz (roff source)
    fortunes-zh             zh        /usr/share/games/fortunes/{chinese,tang300,song100}
    ======================  ========  ==================================================
@@ -414,7 +414,7 @@ def nnls(a: np.ndarray, b: np.ndarray, free: Sequence[int] = (),
     Lawson & Hanson's active-set method (the algorithm behind ``scipy.optimize.nnls``),
     written out so the tool needs numpy only. Free columns never enter the active set.
     """
-    m, n = a.shape
+    n = a.shape[1]
     free_set = set(free)
     passive = np.zeros(n, dtype=bool)
     passive[list(free_set)] = True

@@ -2,35 +2,39 @@
 
 How it works (details and measured errors: ``docs/text-estimate.md``):
 
-1. Every code point gets a *class* from a lookup table (lower/upper-case Latin, digit,
-   space, newline, ASCII punctuation, common Han, rare Han, CJK punctuation, kana and
-   hangul, …).
-2. Consecutive characters of one class form *class runs*; consecutive class runs of one
-   *kind* (letters, digits, punctuation, spaces, newlines, Han) form *segments*, which
-   is roughly how a BPE pre-tokenizer cuts text before merging.
-3. Features are class counts plus per-segment terms: the number of Latin words and
-   hinge terms ``max(0, length - k)`` of their lengths (long words split into more
-   tokens), digit runs and ``ceil(run / 3)`` digit groups, punctuation runs, space runs
-   of two or more, newline runs, Han runs.
-4. The estimate is a linear model in those features with coefficients fitted per
-   tokenizer by non-negative least squares (``tools/calibrate_estimator.py``) on real
-   English and Chinese text, and stored in ``data/estimator.toml`` with the corpus,
-   the split and the held-out error.
+1. Every code point gets a *class* from a lookup table: lower/upper-case Latin, other
+   Latin letters, Greek/Cyrillic, digit, ASCII punctuation, space, other whitespace,
+   newline, the 300 most frequent Han characters, other common Han (GB 2312 level 1),
+   rare Han, CJK punctuation, general punctuation, symbols, kana, hangul, other, astral.
+2. Consecutive characters of one *kind* (letters, digits, punctuation, spaces,
+   newlines, Han, …) form *segments*, roughly where a BPE pre-tokenizer cuts text.
+3. Features are the class counts plus per-segment terms: Latin words, capitalised and
+   all-caps words, hinge terms ``max(0, length - k)`` of word lengths (long words split
+   into more tokens), digit runs and ``ceil(run / 3)`` digit groups, punctuation runs,
+   space runs of two or more, newline runs, Han runs, and a bias.
+4. The estimate is linear in those features, with coefficients fitted per tokenizer by
+   non-negative least squares (``tools/calibrate_estimator.py``) on real English and
+   Chinese text; ``data/estimator.toml`` holds them with the corpus, the split and the
+   measured held-out error.
 
 Arithmetic is exact and order-independent: features are int64 counts, coefficients are
 fixed-point int64 (``round(c * 10**6)``, Python's round-half-even), and the estimate is
 ``floor((x · q + 500_000) / 10**6)`` — round half up — clamped to at least one token for
-non-empty text. So :func:`estimate_many` equals :func:`estimate_one` item by item, on
-every machine. Because every coefficient except the bias is non-negative and appending
-text never lowers any feature, appending a paragraph never lowers an estimate.
+non-empty text. :func:`estimate_many` therefore equals :func:`estimate_one` item by item
+on every machine. Every coefficient but the bias is non-negative and appending text
+never lowers a feature, so appending a paragraph never lowers an estimate.
 
-Counts from here always carry ``exact=False``.
+The hot path does not build the feature matrix: it folds the coefficients into a cost per
+class and a cost table per (segment kind, capitalisation, length) and sums costs, which
+gives the same integers with far fewer passes over the text. Counts from here always
+carry ``exact=False``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,73 +56,77 @@ __all__ = [
     "quantize",
 ]
 
+# Class codes are ``kind * 4 + sub`` so the segment kind of a character is ``code >> 2``
+# (one cheap shift instead of a second table lookup).
+_CODES = {
+    "lower": 0, "upper": 1, "latin_ext": 2, "greek_cyrillic": 3,  # kind 0: letters
+    "digit": 4,  # kind 1 (ASCII digits only; other digits tokenize like symbols)
+    "punct": 8,  # kind 2: ASCII punctuation and C0 controls
+    "space": 12, "other_ws": 13,  # kind 3: U+0020; tabs, NBSP, the Unicode spaces
+    "newline": 16,  # kind 4: \n \r
+    "han_top": 20, "han": 21, "han_rare": 22,  # kind 5: Han ideographs
+    "cjk_punct": 24, "gen_punct": 25, "symbol": 26,  # kind 6: no segment features
+    "kana": 28, "hangul": 29, "other": 30, "astral": 31,  # kind 7: no segment features
+}
+_N_CODES = 32
+_WORD, _DIGIT, _PUNCT, _SPACE, _NL, _HAN = range(6)
+_N_KINDS = 8
+_UPPER = _CODES["upper"]
+
 #: Character classes, in the order of the first :data:`FEATURES` columns.
-CLASSES = (
-    "lower",  # a-z
-    "upper",  # A-Z
-    "digit",  # 0-9 (ASCII only: other digits are rare and tokenize like symbols)
-    "space",  # U+0020
-    "newline",  # \n \r
-    "other_ws",  # \t \v \f, NBSP and the Unicode spaces
-    "punct",  # ASCII punctuation and C0 controls
-    "han_top",  # the most frequent CJK ideographs (list in estimator.toml)
-    "han",  # other CJK ideographs in GB 2312 level 1 (the 3,755 most used)
-    "han_rare",  # every other CJK ideograph (level 2, traditional forms, extensions)
-    "cjk_punct",  # U+3000-303F and fullwidth forms (，。：（）)
-    "kana",  # hiragana, katakana, bopomofo
-    "hangul",
-    "latin_ext",  # Latin-1 letters and Latin Extended-A/B (é, ß, ł)
-    "greek_cyrillic",
-    "gen_punct",  # U+2000-206F: “ ” ‘ ’ — … and friends
-    "symbol",  # arrows, maths, box drawing, dingbats: U+2070-2BFF
-    "other",  # everything else in the BMP (other scripts, marks, lone surrogates)
-    "astral",  # U+10000 and up (emoji, rare ideographs)
-)
-_C = {name: i for i, name in enumerate(CLASSES)}
-N_CLASSES = len(CLASSES)
+CLASSES: tuple[str, ...] = tuple(sorted(_CODES, key=_CODES.__getitem__))
 
-# Segment kinds: consecutive class runs of one kind form a segment (~ a pre-token).
-_KIND_NONE, _KIND_WORD, _KIND_DIGIT, _KIND_PUNCT, _KIND_SPACE, _KIND_NL, _KIND_HAN = range(7)
-_KIND_OF_CLASS = np.zeros(N_CLASSES, dtype=np.int8)
-for _name, _kind in (
-    ("lower", _KIND_WORD), ("upper", _KIND_WORD), ("latin_ext", _KIND_WORD),
-    ("greek_cyrillic", _KIND_WORD), ("digit", _KIND_DIGIT), ("punct", _KIND_PUNCT),
-    ("space", _KIND_SPACE), ("other_ws", _KIND_SPACE), ("newline", _KIND_NL),
-    ("han_top", _KIND_HAN), ("han", _KIND_HAN), ("han_rare", _KIND_HAN),
-):
-    _KIND_OF_CLASS[_C[_name]] = _kind
 
-# Per-segment features: (name, kind, threshold). A segment of ``kind`` and length L adds
-# ``max(0, L - threshold)`` — threshold 0 means L itself, -1 means "one per segment"
-# (written as (L > 0)), and "ceil3" is ceil(L / 3).
-_SEGMENT_FEATURES: tuple[tuple[str, int, int | str], ...] = (
-    ("words", _KIND_WORD, -1),
-    ("word_len_gt3", _KIND_WORD, 3),
-    ("word_len_gt6", _KIND_WORD, 6),
-    ("word_len_gt9", _KIND_WORD, 9),
-    ("word_len_gt13", _KIND_WORD, 13),
-    ("digit_runs", _KIND_DIGIT, -1),
-    ("digit_groups3", _KIND_DIGIT, "ceil3"),
-    ("punct_runs", _KIND_PUNCT, -1),
-    ("punct_len_gt2", _KIND_PUNCT, 2),
-    ("space_runs_ge2", _KIND_SPACE, "ge2"),
-    ("space_len_gt4", _KIND_SPACE, 4),
-    ("newline_runs", _KIND_NL, -1),
-    ("han_runs", _KIND_HAN, -1),
-)
+def _one(n: np.ndarray) -> np.ndarray:
+    return np.ones_like(n)
 
-# Per-class-run features: (name, class, minimum run length). Upper-case letters come as
-# capitals (one, then lower case: cheap, like the word) or as all-caps runs (dear).
-_RUN_FEATURES: tuple[tuple[str, str, int], ...] = (
-    ("upper_runs", "upper", 1),
-    ("caps_runs", "upper", 2),
+
+def _hinge(k: int) -> Callable[[np.ndarray], np.ndarray]:
+    def f(n: np.ndarray) -> np.ndarray:
+        return np.asarray(np.maximum(n - k, 0))
+
+    return f
+
+
+def _ceil3(n: np.ndarray) -> np.ndarray:
+    return -(-n // 3)  # ceil(n / 3) in integers
+
+
+def _ge2(n: np.ndarray) -> np.ndarray:
+    return (n >= 2).astype(np.int64)
+
+
+# Per-segment features: (name, kind, minimum capitalisation, value of a segment of length
+# n). Capitalisation is 0 (anything), 1 (first letter upper case) or 2 (first two upper
+# case). Hinges let the cost of a word grow faster once it is too long to be one token.
+_SEGMENT_FEATURES: tuple[tuple[str, int, int, Callable[[np.ndarray], np.ndarray]], ...] = (
+    ("words", _WORD, 0, _one),
+    ("cap_words", _WORD, 1, _one),
+    ("caps_words", _WORD, 2, _one),
+    ("word_len_gt3", _WORD, 0, _hinge(3)),
+    ("word_len_gt6", _WORD, 0, _hinge(6)),
+    ("word_len_gt9", _WORD, 0, _hinge(9)),
+    ("word_len_gt13", _WORD, 0, _hinge(13)),
+    ("digit_runs", _DIGIT, 0, _one),
+    ("digit_groups3", _DIGIT, 0, _ceil3),
+    ("punct_runs", _PUNCT, 0, _one),
+    ("punct_len_gt2", _PUNCT, 0, _hinge(2)),
+    ("space_runs_ge2", _SPACE, 0, _ge2),
+    ("space_len_gt4", _SPACE, 0, _hinge(4)),
+    ("newline_runs", _NL, 0, _one),
+    ("han_runs", _HAN, 0, _one),
 )
+# Past this length every segment feature grows linearly, except ceil(n/3), which grows by
+# one every 3: so the cost table stops here (a multiple of 3 above every hinge).
+_LMAX = 15
 
 #: Feature names, in the order of :func:`features_matrix`' columns.
-FEATURES: tuple[str, ...] = (
-    *CLASSES, *(f[0] for f in _RUN_FEATURES), *(f[0] for f in _SEGMENT_FEATURES), "bias",
-)
+FEATURES: tuple[str, ...] = (*CLASSES, *(f[0] for f in _SEGMENT_FEATURES), "bias")
 _BIAS = len(FEATURES) - 1
+_N_CLS = len(CLASSES)
+_COLUMN_OF_CODE = np.full(_N_CODES, -1, dtype=np.int64)
+for _i, _name in enumerate(CLASSES):
+    _COLUMN_OF_CODE[_CODES[_name]] = _i
 
 #: Fixed-point scale of the coefficients: ``q = round(coefficient * SCALE)``.
 SCALE = 10**6
@@ -134,11 +142,10 @@ _RANGES = (
     (0x1100, "hangul"), (0x1200, "other"), (0x2000, "other_ws"), (0x200B, "other"),
     (0x2010, "gen_punct"), (0x2028, "other_ws"), (0x202A, "other"), (0x202F, "other_ws"),
     (0x2030, "gen_punct"), (0x205F, "other_ws"), (0x2060, "other"), (0x2070, "symbol"),
-    (0x2C00, "other"), (0x2E80, "han_rare"), (0x3000, "cjk_punct"),
-    (0x3040, "kana"), (0x3130, "hangul"),
-    (0x3190, "other"), (0x3400, "han_rare"), (0x4DC0, "other"), (0x4E00, "han_rare"),
-    (0xA000, "other"), (0xAC00, "hangul"), (0xD7B0, "other"), (0xF900, "han_rare"),
-    (0xFB00, "other"), (0xFF00, "cjk_punct"), (0xFFF0, "other"),
+    (0x2C00, "other"), (0x2E80, "han_rare"), (0x3000, "cjk_punct"), (0x3040, "kana"),
+    (0x3130, "hangul"), (0x3190, "other"), (0x3400, "han_rare"), (0x4DC0, "other"),
+    (0x4E00, "han_rare"), (0xA000, "other"), (0xAC00, "hangul"), (0xD7B0, "other"),
+    (0xF900, "han_rare"), (0xFB00, "other"), (0xFF00, "cjk_punct"), (0xFFF0, "other"),
 )
 
 
@@ -148,16 +155,16 @@ def _packaged_han_top() -> str:
 
 @functools.cache
 def _class_table(han_top: str) -> np.ndarray:
-    """The class of every code point, U+0000..U+10FFFF (uint8, 1.1 MB, built once).
+    """The class code of every code point, U+0000..U+10FFFF (uint8, 1.1 MB, built once).
 
-    One table lookup per character is the cheapest classification numpy offers
-    (a ``searchsorted`` over range starts costs several times more).
+    One table lookup per character is the cheapest classification numpy offers (a
+    ``searchsorted`` over range starts costs about eight times more).
     """
-    table = np.full(0x110000, _C["astral"], dtype=np.uint8)
+    table = np.full(0x110000, _CODES["astral"], dtype=np.uint8)
     starts = [r[0] for r in _RANGES] + [0x10000]
     for (start, name), end in zip(_RANGES, starts[1:], strict=True):
-        table[start:end] = _C[name]
-    # The 3,755 level-1 ideographs of GB 2312 (chosen by frequency of use) decode from the
+        table[start:end] = _CODES[name]
+    # The 3,755 level-1 ideographs of GB 2312 (chosen by frequency of use) decode from
     # rows 0xB0-0xD7; common characters merge into multi-character tokens far more often
     # than rare ones, so they get their own class.
     hi = np.repeat(np.arange(0xB0, 0xD8, dtype=np.uint8), 94)
@@ -166,19 +173,81 @@ def _class_table(han_top: str) -> np.ndarray:
     common = np.frombuffer(
         pairs.decode("gb2312", errors="replace").encode("utf-32-le"), dtype="<u4"
     )
-    common = common[(common >= 0x4E00) & (common < 0xA000)]
-    table[common] = _C["han"]
+    table[common[(common >= 0x4E00) & (common < 0xA000)]] = _CODES["han"]
     if han_top:
-        table[np.frombuffer(han_top.encode("utf-32-le"), dtype="<u4")] = _C["han_top"]
+        table[np.frombuffer(han_top.encode("utf-32-le"), dtype="<u4")] = _CODES["han_top"]
     table.setflags(write=False)
     return table
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """Class runs and segments of a batch of texts (positions in their concatenation)."""
+
+    lengths: np.ndarray  # chars per text
+    offsets: np.ndarray  # n + 1 text boundaries
+    run_start: np.ndarray  # first char of each class run
+    run_len: np.ndarray  # chars per class run (int64)
+    run_code: np.ndarray  # class code per run (intp)
+    seg_first: np.ndarray  # first run of each segment
+    seg_len: np.ndarray  # chars per segment (int64)
+    seg_kind: np.ndarray  # kind per segment (intp)
+    seg_cap: np.ndarray  # capitalisation per segment: 0, 1 or 2 (intp)
+
+
+def _scan(texts: Sequence[str], han_top: str | None) -> _Scan | None:
+    """Classify every character, cut class runs and segments; None if all texts are empty.
+
+    Only four passes touch every character (encode, table lookup, compare, nonzero);
+    everything else works on runs, of which there are about a third as many as chars
+    in English and far fewer in Chinese.
+    """
+    n = len(texts)
+    if n == 1:
+        lengths = np.array([len(texts[0])], dtype=np.int64)
+    else:
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    if total == 0:
+        return None
+    joined = texts[0] if n == 1 else "".join(texts)
+    # surrogatepass: lone surrogates (legal in a Python str) classify as "other".
+    cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    table = _class_table(_packaged_han_top() if han_top is None else han_top)
+    codes = np.take(table, cp)
+    boundary = np.empty(total, dtype=bool)
+    boundary[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=boundary[1:])
+    if n > 1:
+        # A new text always starts a new run, so no run or segment spans two texts.
+        boundary[offsets[:-1][lengths > 0]] = True
+    run_start = np.flatnonzero(boundary)
+    run_len = np.diff(run_start, append=total)
+    run_code = codes[run_start].astype(np.intp)
+    kind = run_code >> 2
+    seg_mask = np.empty(len(run_start), dtype=bool)
+    seg_mask[0] = True
+    np.not_equal(kind[1:], kind[:-1], out=seg_mask[1:])
+    if n > 1:
+        text_of_run = np.searchsorted(offsets, run_start, side="right")
+        seg_mask[1:] |= text_of_run[1:] != text_of_run[:-1]
+    seg_first = np.flatnonzero(seg_mask)
+    seg_len = np.diff(run_start[seg_first], append=total)
+    first_code = run_code[seg_first]
+    # A segment starting with an upper-case run of two or more is all-caps at its start.
+    cap = (first_code == _UPPER).astype(np.intp)
+    cap += cap & (run_len[seg_first] >= 2)
+    return _Scan(lengths, offsets, run_start, run_len, run_code, seg_first, seg_len,
+                 first_code >> 2, cap)
 
 
 def features_matrix(texts: Sequence[str], *, han_top: str | None = None) -> np.ndarray:
     """The feature matrix of ``texts``: int64, one row per text, :data:`FEATURES` columns.
 
-    All texts are classified in one pass over their concatenation; string boundaries
-    also end runs, so a row depends on its own text only.
+    The calibration tool fits on these; :func:`estimate_many` computes ``x · q`` without
+    building them (and a test checks the two agree).
 
     Args:
         texts: the strings.
@@ -187,78 +256,28 @@ def features_matrix(texts: Sequence[str], *, han_top: str | None = None) -> np.n
     """
     n = len(texts)
     out = np.zeros((n, len(FEATURES)), dtype=np.int64)
-    if n == 0:
+    scan = _scan(texts, han_top) if n else None
+    if scan is None:
         return out
-    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
-    total = int(lengths.sum())
-    if total == 0:
-        return out
-    joined = texts[0] if n == 1 else "".join(texts)
-    # surrogatepass: lone surrogates (legal in a Python str) classify as "other".
-    cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    table = _class_table(_packaged_han_top() if han_top is None else han_top)
-    cls = table[cp]
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-
-    # Class runs: a run starts where the class changes or a new string begins.
-    starts_mask = np.empty(total, dtype=bool)
-    starts_mask[0] = True
-    np.not_equal(cls[1:], cls[:-1], out=starts_mask[1:])
-    text_starts = offsets[:-1][lengths > 0]
-    starts_mask[text_starts] = True
-    starts = np.flatnonzero(starts_mask)
-    run_len = np.diff(np.append(starts, total))
-    run_cls = cls[starts].astype(np.int64)
-    if n == 1:
-        run_sid = np.zeros(len(starts), dtype=np.int64)
-    else:
-        run_sid = np.searchsorted(offsets, starts, side="right") - 1
-
-    counts = np.bincount(run_sid * N_CLASSES + run_cls, weights=run_len,
-                         minlength=n * N_CLASSES)
-    out[:, :N_CLASSES] = counts.reshape(n, N_CLASSES).astype(np.int64)
-
-    col = N_CLASSES
-    for _, cname, min_len in _RUN_FEATURES:
-        sel = (run_cls == _C[cname]) & (run_len >= min_len)
-        out[:, col] = np.bincount(run_sid[sel], minlength=n) if n > 1 else int(sel.sum())
-        col += 1
-
-    # Segments: consecutive class runs of one kind within one string.
-    kind = _KIND_OF_CLASS[run_cls]
-    seg_mask = np.empty(len(starts), dtype=bool)
-    seg_mask[0] = True
-    np.not_equal(kind[1:], kind[:-1], out=seg_mask[1:])
-    seg_mask[1:] |= run_sid[1:] != run_sid[:-1]
-    seg_first = np.flatnonzero(seg_mask)
-    seg_kind = kind[seg_first]
-    seg_len = np.add.reduceat(run_len, seg_first)
-    seg_sid = run_sid[seg_first]
-    for j, (_, want, threshold) in enumerate(_SEGMENT_FEATURES, start=col):
-        sel = seg_kind == want
-        if not sel.any():
-            continue
-        lens = seg_len[sel]
-        if threshold == -1:
-            vals = np.ones_like(lens)
-        elif threshold == "ceil3":
-            vals = -(-lens // 3)
-        elif threshold == "ge2":
-            vals = (lens >= 2).astype(np.int64)
-        else:
-            vals = np.maximum(lens - int(threshold), 0)
-        if n == 1:
-            out[0, j] = int(vals.sum())
-        else:
-            out[:, j] = np.bincount(seg_sid[sel], weights=vals, minlength=n).astype(np.int64)
-    out[:, _BIAS] = lengths > 0
+    run_sid = np.searchsorted(scan.offsets, scan.run_start, side="right") - 1
+    counts = np.bincount(run_sid * _N_CODES + scan.run_code, weights=scan.run_len,
+                         minlength=n * _N_CODES)
+    counts = counts.reshape(n, _N_CODES).astype(np.int64)
+    for code, col in enumerate(_COLUMN_OF_CODE):
+        if col >= 0:
+            out[:, col] = counts[:, code]
+    seg_sid = run_sid[scan.seg_first]
+    for j, (_, kind, min_cap, value) in enumerate(_SEGMENT_FEATURES, start=_N_CLS):
+        sel = (scan.seg_kind == kind) & (scan.seg_cap >= min_cap)
+        vals = value(scan.seg_len[sel])
+        out[:, j] = np.bincount(seg_sid[sel], weights=vals, minlength=n).astype(np.int64)
+    out[:, _BIAS] = scan.lengths > 0
     return out
 
 
 def features(text: str) -> np.ndarray:
     """The feature vector of one text (int64, :data:`FEATURES` columns)."""
-    return features_matrix([text])[0]
+    return np.asarray(features_matrix([text])[0], dtype=np.int64)
 
 
 @functools.cache
@@ -288,28 +307,6 @@ def quantize(coefficients: Sequence[float] | np.ndarray) -> np.ndarray:
     return np.array([round(float(c) * SCALE) for c in coefficients], dtype=np.int64)
 
 
-@functools.cache
-def _coef(name: str) -> np.ndarray:
-    table = calibration(name)["coefficients"]
-    unknown = set(table) - set(FEATURES)
-    if unknown:
-        raise CatalogError(
-            f"estimator calibration {name!r} has unknown features {sorted(unknown)}; "
-            f"known: {', '.join(FEATURES)}"
-        )
-    q = quantize([float(table.get(f, 0.0)) for f in FEATURES])
-    if (np.delete(q, _BIAS) < 0).any():
-        # Monotonicity (appending text never lowers the estimate) rests on this.
-        raise CatalogError(f"estimator calibration {name!r} has a negative coefficient")
-    q.setflags(write=False)
-    return q
-
-
-# Largest feature total before x · q could overflow int64: a guard, not a practical limit
-# (it is about 10^11 characters).
-_MAX_CHARS = (2**62) // (len(FEATURES) * 10 * SCALE)
-
-
 def combine(x: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Estimates from int64 features ``x`` and fixed-point coefficients ``q``.
 
@@ -324,24 +321,165 @@ def combine(x: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.where(nonempty, np.maximum(value, 1), 0).astype(np.int64)
 
 
+@dataclass(frozen=True, slots=True)
+class _Costs:
+    """A calibration folded into lookup tables (all fixed-point int64)."""
+
+    q: np.ndarray  # per feature
+    per_code: np.ndarray  # cost of one character of each class code
+    segment: np.ndarray  # cost of a segment by (kind * 3 + cap) * (_LMAX + 1) + length
+    slope: np.ndarray  # per kind: extra cost per character past _LMAX
+    per3: np.ndarray  # per kind: extra cost per 3 characters past _LMAX
+    bias: int
+    per_code_list: list[int]
+    segment_list: list[int]
+
+
+def _fold(q: np.ndarray) -> _Costs:
+    per_code = np.zeros(_N_CODES, dtype=np.int64)
+    for code, col in enumerate(_COLUMN_OF_CODE):
+        if col >= 0:
+            per_code[code] = q[col]
+    lengths = np.arange(_LMAX + 1, dtype=np.int64)
+    segment = np.zeros((_N_KINDS, 3, _LMAX + 1), dtype=np.int64)
+    slope = np.zeros(_N_KINDS, dtype=np.int64)
+    per3 = np.zeros(_N_KINDS, dtype=np.int64)
+    for j, (_, kind, min_cap, value) in enumerate(_SEGMENT_FEATURES, start=_N_CLS):
+        vals = value(lengths)
+        vals[0] = 0  # no segment has length 0
+        for cap in range(min_cap, 3):
+            segment[kind, cap] += q[j] * vals
+        # Growth past _LMAX: a hinge adds one per char, ceil(n/3) one per 3 chars.
+        if value is _ceil3:
+            per3[kind] += q[j]
+        elif value not in (_one, _ge2):
+            slope[kind] += q[j]
+    flat = segment.reshape(-1)
+    return _Costs(q, per_code, flat, slope, per3, int(q[_BIAS]),
+                  [int(v) for v in per_code], [int(v) for v in flat])
+
+
+@functools.cache
+def _costs(name: str) -> _Costs:
+    table = calibration(name).get("coefficients", {})
+    unknown = set(table) - set(FEATURES)
+    if unknown:
+        raise CatalogError(
+            f"estimator calibration {name!r} has unknown features {sorted(unknown)}; "
+            f"known: {', '.join(FEATURES)}"
+        )
+    q = quantize([float(table.get(f, 0.0)) for f in FEATURES])
+    if (np.delete(q, _BIAS) < 0).any():
+        # Monotonicity (appending text never lowers the estimate) rests on this.
+        raise CatalogError(f"estimator calibration {name!r} has a negative coefficient")
+    return _fold(q)
+
+
+# Above this many characters x · q could leave int64 (coefficients are < 100 tokens per
+# feature unit): a guard, not a practical limit (about 10^11 characters).
+_MAX_CHARS = (2**62) // (len(FEATURES) * 100 * SCALE)
+
+
+def _raw(scan: _Scan, costs: _Costs, n: int) -> np.ndarray:
+    """``x · q`` per text, in fixed point, from the folded cost tables."""
+    seg_cost = np.take(
+        costs.segment,
+        (scan.seg_kind * 3 + scan.seg_cap) * (_LMAX + 1) + np.minimum(scan.seg_len, _LMAX),
+    )
+    long = np.flatnonzero(scan.seg_len > _LMAX)
+    if long.size:
+        extra = scan.seg_len[long] - _LMAX
+        kinds = scan.seg_kind[long]
+        seg_cost[long] += costs.slope[kinds] * extra + costs.per3[kinds] * (-(-extra // 3))
+    run_cost = np.take(costs.per_code, scan.run_code) * scan.run_len
+    if n == 1:
+        return np.array([int(run_cost.sum()) + int(seg_cost.sum()) + costs.bias])
+    # Texts are contiguous and runs and segments never span two texts: sum each text by
+    # differences of prefix sums at its first run and first segment.
+    run_cum = np.zeros(len(run_cost) + 1, dtype=np.int64)
+    np.cumsum(run_cost, out=run_cum[1:])
+    seg_cum = np.zeros(len(seg_cost) + 1, dtype=np.int64)
+    np.cumsum(seg_cost, out=seg_cum[1:])
+    first_run = np.searchsorted(scan.run_start, scan.offsets, side="left")
+    first_seg = np.searchsorted(scan.seg_first, first_run, side="left")
+    total: np.ndarray = (np.diff(run_cum[first_run]) + np.diff(seg_cum[first_seg])
+                         + costs.bias * (scan.lengths > 0))
+    return total
+
+
+# Up to this many characters a plain-Python pass beats numpy's fixed cost per call
+# (about 30 array operations of a few µs each); both give the same integers.
+_SHORT = 320
+
+
+@functools.cache
+def _bmp_bytes(han_top: str) -> bytes:
+    """The class codes of the BMP as bytes: indexing bytes is the fastest Python lookup."""
+    return _class_table(han_top)[:0x10000].tobytes()
+
+
+def _raw_short(text: str, costs: _Costs) -> int:
+    """``x · q`` of one short text in plain Python (the same integers as :func:`_raw`)."""
+    bmp = _bmp_bytes(_packaged_han_top())
+    astral = _CODES["astral"]
+    codes = [bmp[o] if o < 0x10000 else astral for o in map(ord, text)]
+    per_code = costs.per_code_list
+    segment = costs.segment_list
+    total = costs.bias
+    i = 0
+    n = len(codes)
+    while i < n:
+        c0 = codes[i]
+        kind = c0 >> 2
+        j = i + 1
+        while j < n and codes[j] == c0:
+            j += 1
+        cap = 0
+        if c0 == _UPPER:
+            cap = 2 if j - i >= 2 else 1
+        total += per_code[c0] * (j - i)
+        while j < n and codes[j] >> 2 == kind:
+            c = codes[j]
+            k = j + 1
+            while k < n and codes[k] == c:
+                k += 1
+            total += per_code[c] * (k - j)
+            j = k
+        length = j - i
+        if length <= _LMAX:
+            total += segment[(kind * 3 + cap) * (_LMAX + 1) + length]
+        else:
+            extra = length - _LMAX
+            total += (segment[(kind * 3 + cap) * (_LMAX + 1) + _LMAX]
+                      + int(costs.slope[kind]) * extra + int(costs.per3[kind]) * -(-extra // 3))
+        i = j
+    return total
+
+
 def estimate_many(texts: Sequence[str], name: str) -> np.ndarray:
     """Estimated token counts of many strings under calibration ``name`` (int64).
 
-    Equal to ``[estimate_one(t, name) for t in texts]``, computed in one vectorized pass.
+    Equal to ``[estimate_one(t, name) for t in texts]``, computed in one vectorized pass
+    over all of them.
 
     Raises:
         CatalogError: no calibration of that name.
         CountOverflowError: more text than the fixed-point arithmetic can hold (~10^11 chars).
     """
-    q = _coef(name)
-    if len(texts) == 0:
+    costs = _costs(name)
+    n = len(texts)
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
-    if sum(len(t) for t in texts) > _MAX_CHARS:
+    scan = _scan(texts, None)
+    if scan is None:
+        return np.zeros(n, dtype=np.int64)
+    if int(scan.offsets[-1]) > _MAX_CHARS:
         raise CountOverflowError(
-            f"{sum(len(t) for t in texts)} characters exceed the estimator's limit of "
+            f"{int(scan.offsets[-1])} characters exceed the estimator's limit of "
             f"{_MAX_CHARS}; estimate the text in parts and add the counts"
         )
-    return combine(features_matrix(texts), q)
+    value = (_raw(scan, costs, n) + SCALE // 2) // SCALE
+    return np.where(scan.lengths > 0, np.maximum(value, 1), 0).astype(np.int64)
 
 
 def estimate_one(text: str, name: str) -> int:
@@ -350,4 +488,9 @@ def estimate_one(text: str, name: str) -> int:
     Raises:
         CatalogError: no calibration of that name.
     """
+    costs = _costs(name)  # an unknown calibration is an error even for empty text
+    if not text:
+        return 0
+    if len(text) <= _SHORT:
+        return max(1, (_raw_short(text, costs) + SCALE // 2) // SCALE)
     return int(estimate_many([text], name)[0])
