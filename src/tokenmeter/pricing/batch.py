@@ -224,15 +224,22 @@ class _Rates:
                 lower = up
             return total
         if isinstance(rate, VolumeRate):
-            bounds = np.array([t[0] for t in self.tiers if t[0] is not None], dtype=np.int64)
-            side = "left" if rate.boundary == "upper-inclusive" else "right"
-            idx = np.searchsorted(bounds, q.astype(np.float64) if q.dtype == object else q,
-                                  side=side)
+            bounds = [t[0] for t in self.tiers if t[0] is not None]
+            idx = _count_below(q, bounds, inclusive=rate.boundary == "lower-inclusive")
             units = np.array([t[1] for t in self.tiers], dtype=q.dtype)
             flats = np.array([t[2] for t in self.tiers], dtype=q.dtype)
             out = q * units[idx] + flats[idx]
             return np.where(q > 0, out, zero)
         raise PricingError(f"unsupported rate {type(rate).__name__}")  # pragma: no cover
+
+
+def _count_below(values: Arr, bounds: list[int], *, inclusive: bool) -> Arr:
+    """How many of ``bounds`` lie below each value (``<=`` when ``inclusive``): the tier
+    index. Compared exactly, on int64 or on Python ints (no float step)."""
+    idx = np.zeros(values.shape, dtype=np.int64)
+    for b in bounds:
+        idx += np.asarray((values >= b) if inclusive else (values > b), dtype=np.int64)
+    return idx
 
 
 def _quantities(cols: Mapping[str, Arr], table: Mapping[Meter, Priced],
@@ -277,12 +284,9 @@ def _tier_rows(price: ModelPrice, n_in: Arr) -> Arr:
     bounded = [t.up_to for t in ctx.tiers if t.up_to is not None]
     if ctx.boundary == "upper-inclusive":  # n <= b  <=>  n <= floor(b)
         ints = [int(b.to_integral_value(rounding="ROUND_FLOOR")) for b in bounded]
-        side = "left"
     else:  # n < b  <=>  n < ceil(b)
         ints = [int(b.to_integral_value(rounding="ROUND_CEILING")) for b in bounded]
-        side = "right"
-    vals = n_in.astype(np.float64) if n_in.dtype == object else n_in
-    idx = np.searchsorted(np.array(ints, dtype=np.int64), vals, side=side).astype(np.int64)
+    idx = _count_below(n_in, ints, inclusive=ctx.boundary == "lower-inclusive")
     if ctx.tiers[-1].up_to is not None and (idx >= len(ctx.tiers)).any():
         i = int(np.flatnonzero(idx >= len(ctx.tiers))[0])
         raise PricingError(f"row {i}: a prompt of {n_in[i]} tokens is past the last context "
@@ -349,9 +353,9 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
                if price.multimodal_input is not None else np.zeros(shape, dtype=bool))
     variants: list[tuple[Arr | None, dict[Meter, Priced]]] = []
     ctx_tiers = price.context.tiers if price.context is not None else (None,)
-    for k, tier in enumerate(ctx_tiers):
+    for ti, tier in enumerate(ctx_tiers):
         for mm in (False, True):
-            mask = (tiers == k) & (mm_rows == mm)
+            mask = (tiers == ti) & (mm_rows == mm)
             if not mask.any():
                 continue
             table = effective_table(price, Selection(tier=tier, multimodal=mm, window=window),
@@ -397,23 +401,22 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
             q = qty.get(meter)
             if q is None or not q.any():
                 continue
-            p = table.get(meter)
-            if p is None:
+            priced = table.get(meter)
+            if priced is None:
                 gens = qty.get(GENERATION)
                 if meter in price.includes and gens is not None and not (
                         (q > 0) & (gens == 0)).any():
                     continue
                 raise _unpriced(price, meter, where, " (it is priced only as part of a "
                                 "generation)" if meter in price.includes else "")
-            rates = _Rates(p, scale)
-            amt = rates.amount(q, sz)
+            meter_rate = _Rates(priced, scale)
+            amt = meter_rate.amount(q, sz)
             pieces = [(f"charge:{meter.modality} {meter.direction} {meter.unit}", amt, True)]
             allowance = price.free.get(meter)
             if allowance is not None:
-                a = int(allowance) if allowance == allowance.to_integral_value() else None
-                if a is None:
+                if allowance != allowance.to_integral_value():
                     raise PricingError("the batch path needs whole-unit free allowances")
-                free = rates.amount(np.minimum(q, a), sz)
+                free = meter_rate.amount(np.minimum(q, int(allowance)), sz)
                 pieces.append((f"allowance:{meter.modality} {meter.direction} {meter.unit}",
                                -free, False))
             for key, n, nonneg in pieces:

@@ -183,7 +183,8 @@ def _keys(ctx: _Ctx, path: _Path, data: Mapping[str, Any], allowed: Iterable[str
         if key not in allowed:
             close = difflib.get_close_matches(key, sorted(allowed), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ctx.error((*path, key), f"unknown key{hint}; allowed: {', '.join(sorted(allowed))}")
+            raise ctx.error((*path, key),
+                            f"unknown key{hint}; allowed: {', '.join(sorted(allowed))}")
     for key in required:
         if key not in data:
             raise ctx.error(path, f"missing required key {key!r}")
@@ -428,7 +429,8 @@ class _Parser:
         if any(v.version == name for v in earlier):
             raise ctx.error((*path, "version"), f"version {name!r} is listed twice")
         start = _when(ctx, (*path, "effective_from"), t["effective_from"])
-        end = _when(ctx, (*path, "effective_to"), t["effective_to"]) if "effective_to" in t else None
+        end = (_when(ctx, (*path, "effective_to"), t["effective_to"])
+               if "effective_to" in t else None)
         if end is not None and end <= start:
             raise ctx.error((*path, "effective_to"), "must be after effective_from")
         models: dict[str, ModelPrice] = {}
@@ -815,7 +817,10 @@ class PriceBook:
 
     def price_array(self, model: object, *, at: dt.datetime | None = None,
                     batch: bool = False, **columns: Any) -> Any:
-        """Price arrays of token counts exactly; see :func:`tokenmeter.pricing.batch.price_array`."""
+        """Price columns of token counts exactly, row by row equal to :meth:`quote`.
+
+        See :func:`tokenmeter.pricing.batch.price_array` (numpy is imported on first use).
+        """
         from .batch import price_array
 
         return price_array(self, model, at=at, batch=batch, **columns)

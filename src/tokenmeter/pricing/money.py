@@ -114,7 +114,7 @@ def to_decimal(value: object, what: str = "amount") -> Decimal:
         TypeError: for a ``float`` (binary floats are not decimal money) or a ``bool``.
         PricingError: for text that is not a number, NaN or an infinity.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         hint = f"; write it as a string, e.g. {str(value)!r}" if isinstance(value, float) else ""
         raise TypeError(f"{what} must be str, int or Decimal, not {type(value).__name__}{hint}")
     if isinstance(value, Decimal):

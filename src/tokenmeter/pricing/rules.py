@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BOUNDARIES",
-    "DAY_NAMES",
     "COMBINED_TEXT",
+    "DAY_NAMES",
     "GENERATION",
     "METER_ORDER",
     "RATE_KEYS",
@@ -885,14 +885,14 @@ def _limits(price: ModelPrice, lines: list[QuoteLine], rounding: str) -> list[Qu
     with exact_context():
         subtotal = sum((ln.rounded for ln in lines), _ZERO)
     out = []
-    for kind, limit, hit in (("minimum", price.minimum, lambda s, m: s < m),
-                             ("maximum", price.maximum, lambda s, m: s > m)):
-        if limit is not None and hit(subtotal, limit):
-            with exact_context():
-                adj = limit - subtotal
-            out.append(QuoteLine(
-                kind=kind, modality="", direction=kind, unit="charge", quantity=_ONE,
-                unit_price=None, per=1, amount=adj, rounded=adj,
-                rule=f"{kind} charge of {limit} {price.currency} per {price.charge_scope}",
-                source=price.source, as_of=price.as_of))
+    for kind, limit in (("minimum", price.minimum), ("maximum", price.maximum)):
+        if limit is None or (subtotal >= limit if kind == "minimum" else subtotal <= limit):
+            continue
+        with exact_context():
+            adj = limit - subtotal
+        out.append(QuoteLine(
+            kind=kind, modality="", direction=kind, unit="charge", quantity=_ONE,
+            unit_price=None, per=1, amount=adj, rounded=adj,
+            rule=f"{kind} charge of {limit} {price.currency} per {price.charge_scope}",
+            source=price.source, as_of=price.as_of))
     return out
