@@ -47,6 +47,10 @@ _FAST = {
 }
 _FULL = {"skip_frame": "all", "protocol_whitelist": "file"}
 
+#: Raw streams whose header has no length: FFmpeg estimates it from the bit rate, which
+#: is wrong for variable bit rates, so their packets are counted instead.
+_BITRATE_DURATION = {"aac", "mp3", "amr", "ac3", "eac3"}
+
 #: Durations above this are treated as absent (a corrupt or placeholder header).
 _MAX_DURATION = 30 * 24 * 3600.0
 _MAX_FPS = 10_000.0
@@ -146,7 +150,8 @@ def _read_streams(c: Any, g: Guard, demuxer: str, *,
                                      "stream", source=g.name)
     audio_info = None
     if audios:
-        audio_info = _audio(c, audios[0], g, fmt, scan=not videos, final=final)
+        audio_info = _audio(c, audios[0], g, fmt, scan=not videos,
+                            estimated=demuxer in _BITRATE_DURATION, final=final)
         if audio_info is None:
             return None
     if not videos:
@@ -157,7 +162,7 @@ def _read_streams(c: Any, g: Guard, demuxer: str, *,
 # -- audio ----------------------------------------------------------------------------
 
 
-def _audio(c: Any, s: Any, g: Guard, fmt: str, *, scan: bool,
+def _audio(c: Any, s: Any, g: Guard, fmt: str, *, scan: bool, estimated: bool,
            final: bool) -> AudioInfo | None:
     cc = s.codec_context
     if cc is None:
@@ -171,8 +176,10 @@ def _audio(c: Any, s: Any, g: Guard, fmt: str, *, scan: bool,
         raise CorruptMediaError(f"{g.name}: the audio stream declares no sample rate or "
                                 "channel count", source=g.name)
     duration = _stream_duration(c, s)
-    if duration is None and scan:
-        duration = _scan(c, s, g).duration
+    if scan and (duration is None or estimated):
+        sc = _scan(c, s, g)
+        if sc.duration is not None and (sc.complete or duration is None):
+            duration = sc.duration
     if duration is None:
         duration = _container_duration(c)
     if duration is None:

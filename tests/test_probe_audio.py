@@ -1,0 +1,123 @@
+"""Audio probing: libsndfile formats and the PyAV fallback, checked against what was
+written."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("soundfile")
+pytest.importorskip("av")
+
+import mediafactory as mf
+
+import tokenmeter as tm
+
+# (format, subtype, codec name reported)
+SNDFILE = [
+    ("WAV", "PCM_16", "PCM_16"),
+    ("WAV", "FLOAT", "FLOAT"),
+    ("WAV", "PCM_24", "PCM_24"),
+    ("FLAC", "PCM_16", "PCM_16"),
+    ("OGG", "VORBIS", "VORBIS"),
+    ("OGG", "OPUS", "OPUS"),
+    ("AIFF", "PCM_16", "PCM_16"),
+    ("AU", "PCM_16", "PCM_16"),
+    ("CAF", "PCM_16", "PCM_16"),
+    ("W64", "PCM_16", "PCM_16"),
+    ("MP3", "MPEG_LAYER_III", "MPEG_LAYER_III"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "codec"), SNDFILE,
+                         ids=[f"{f}-{s}" for f, s, _ in SNDFILE])
+@pytest.mark.parametrize(("rate", "channels", "frames"), [(16_000, 1, 16_000),
+                                                          (48_000, 2, 12_345)])
+def test_soundfile_formats(fmt: str, subtype: str, codec: str, rate: int, channels: int,
+                           frames: int) -> None:
+    data = mf.audio(fmt, subtype=subtype, sample_rate=rate, channels=channels, frames=frames)
+    info = tm.probe(data)
+    assert isinstance(info, tm.AudioInfo)
+    assert info.sample_rate == rate
+    assert info.channels == channels
+    assert info.samples == frames
+    assert info.duration == pytest.approx(frames / rate, abs=1e-9)
+    assert (info.format, info.codec) == (fmt, codec)
+
+
+# (container, codec, reported container, reported codec)
+AV_AUDIO = [
+    ("webm", "libopus", "webm", "opus"),
+    ("matroska", "libopus", "matroska", "opus"),
+    ("ogg", "libopus", "OGG", "OPUS"),  # libsndfile reads Ogg Opus itself
+    ("mp4", "aac", "mp4", "aac"),
+    ("ipod", "aac", "mp4", "aac"),  # .m4a
+    ("adts", "aac", "aac", "aac"),
+    ("mp3", "libmp3lame", "MP3", "MPEG_LAYER_III"),
+    ("matroska", "flac", "matroska", "flac"),
+]
+
+
+@pytest.mark.parametrize(("container", "codec", "fmt", "codec_name"), AV_AUDIO,
+                         ids=[f"{c}-{k}" for c, k, _, _ in AV_AUDIO])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_container_audio(container: str, codec: str, fmt: str, codec_name: str,
+                         channels: int) -> None:
+    rate = 48_000 if "opus" in codec else 44_100
+    data = mf.av_audio(container, codec, sample_rate=rate, channels=channels, seconds=1.5)
+    info = tm.probe(data)
+    assert isinstance(info, tm.AudioInfo)
+    assert (info.sample_rate, info.channels) == (rate, channels)
+    # Priming and padding of lossy codecs: at most a few codec frames.
+    assert info.duration == pytest.approx(1.5, abs=0.08)
+    assert info.samples == pytest.approx(info.duration * rate, abs=1)
+    assert (info.format, info.codec) == (fmt, codec_name)
+
+
+def test_browser_style_webm_without_duration_is_scanned() -> None:
+    # MediaRecorder writes live WebM: no Duration element, no DURATION tag.
+    data = mf.av_audio("webm", "libopus", seconds=2.0)
+    stripped = _strip_webm_durations(data)
+    import av
+
+    with av.open(__import__("io").BytesIO(stripped)) as c:
+        assert not c.duration and not c.streams.audio[0].metadata.get("DURATION")
+    info = tm.probe(stripped)
+    assert info.duration == pytest.approx(2.0, abs=0.03)
+    assert info.sample_rate == 48_000
+
+
+def _strip_webm_durations(data: bytes) -> bytes:
+    # Overwrite the Segment Info Duration (0x4489) and the DURATION tag by Void (0xEC)
+    # elements of the same length: the file stays valid, the durations are gone.
+    out = bytearray(data)
+    i = out.find(b"\x44\x89")
+    if i > 0:
+        size = out[i + 2] & 0x7F
+        out[i:i + 3 + size] = b"\xec" + bytes([0x80 | (size + 1)]) + b"\x00" * (size + 1)
+    j = out.find(b"DURATION")
+    while j > 0:
+        out[j:j + 8] = b"XXXXXXXX"
+        j = out.find(b"DURATION", j)
+    return bytes(out)
+
+
+def test_wrong_extension_is_ignored(tmp_path) -> None:
+    data = mf.audio("FLAC", sample_rate=22_050, frames=2205)
+    p = mf.write(tmp_path / "song.mp3.jpg", data)
+    info = tm.probe(p)
+    assert (info.format, info.sample_rate, info.samples) == ("FLAC", 22_050, 2205)
+
+
+def test_mp3_with_id3_tag() -> None:
+    raw = mf.audio("MP3", sample_rate=44_100, frames=44_100)
+    body = b"TIT2" + (6).to_bytes(4, "big") + b"\x00\x00" + b"\x00title"
+    tag = b"ID3\x03\x00\x00" + bytes([0, 0, len(body) >> 7, len(body) & 0x7F]) + body
+    info = tm.probe(tag + raw)
+    assert info.sample_rate == 44_100
+    assert info.duration == pytest.approx(1.0, abs=0.06)
+
+
+def test_facade_counts_audio_seconds() -> None:
+    data = mf.audio("WAV", sample_rate=16_000, frames=32_000)
+    info = tm.probe(data)
+    assert info.duration == 2.0
