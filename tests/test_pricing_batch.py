@@ -145,3 +145,22 @@ def test_generation_price_in_batch():
     b = tm.load_price_book()
     with pytest.raises(tm.PricingError, match="seconds per item"):
         b.price_array("wan2.1-t2v-14b", generations=[1, 2], output_video=[147_600, 295_200])
+
+
+def test_whole_minor_unit_prices_share_no_arrays():
+    # Prices in whole fen make the exact scale the currency's: rounding is the identity,
+    # and two lines must still add up without aliasing each other.
+    b = price_book("""
+[m."w"]
+input = { price = "3", per = 1 }
+output = { price = "2", per = 1 }
+generation = "0.50"
+source = "s"
+as_of = "2026-01-01"
+""")
+    rs = [{"text": t, "output": o, "generations": g}
+          for t, o, g in [(1, 2, 0), (5, 0, 1), (0, 7, 3)]]
+    aq = check_equal(b, "w", rs)
+    assert aq.scale == 2
+    assert [aq.total_amount(i) for i in range(3)] == [Decimal(7), Decimal("15.50"),
+                                                      Decimal("15.50")]

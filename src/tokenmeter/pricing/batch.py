@@ -78,7 +78,7 @@ def _as_column(name: str, values: Any) -> Arr:
             raise InvalidInputError(f"{name} must hold Python ints when dtype is object")
     elif arr.dtype == np.uint64 and arr.size and int(arr.max()) > _INT64_MAX:
         raise CountOverflowError(f"{name} has a count past int64")
-    if arr.size and (arr < 0).any():
+    if arr.size and arr.min() < 0:
         i = int(np.flatnonzero(np.asarray(arr < 0))[0])
         raise InvalidInputError(f"{name}[{i}] = {arr[i]} is negative; counts are >= 0")
     return arr
@@ -136,9 +136,11 @@ class ArrayQuote:
 def _round_div(n: Arr, k: int, mode: str, nonneg: bool) -> Arr:
     """``n / k`` rounded with the named mode, in integers (``k`` a power of ten)."""
     if k == 1:
-        return n
-    if nonneg and mode == "half_up":  # the hot path: one add, one division
-        return (n + k // 2) // k
+        return n.copy()  # callers accumulate in place; never hand back the input
+    if nonneg and mode == "half_up":  # the hot path: one add, one in-place division
+        out = n + k // 2
+        out //= k
+        return out
     neg = n < 0
     a = np.where(neg, -n, n)
     q, r = a // k, a % k
@@ -242,38 +244,46 @@ def _count_below(values: Arr, bounds: list[int], *, inclusive: bool) -> Arr:
     return idx
 
 
-def _quantities(cols: Mapping[str, Arr], table: Mapping[Meter, Priced],
-                zero: Arr) -> dict[Meter, Arr]:
-    """Vectorized :func:`~tokenmeter.pricing.rules.meter_quantities` (same attribution)."""
+def _quantities(cols: Mapping[str, Arr], table: Mapping[Meter, Priced]) -> dict[Meter, Arr]:
+    """Vectorized :func:`~tokenmeter.pricing.rules.meter_quantities` (same attribution).
+
+    Columns that were not given are absent and cost no array pass.
+    """
     out: dict[Meter, Arr] = {}
 
-    def add(m: Meter, v: Arr) -> None:
-        out[m] = out[m] + v if m in out else v
+    def add(m: Meter, v: Arr | None) -> None:
+        if v is not None:
+            out[m] = out[m] + v if m in out else v
 
     combined = COMBINED_TEXT in table
-    cached, written = cols["cached"], cols["cache_write"]
-    for mod in _INPUTS:
+    cached, written = cols.get("cached"), cols.get("cache_write")
+    given = [mod for mod in _INPUTS if mod in cols]
+    for i, mod in enumerate(given):
         n = cols[mod]
-        c = np.minimum(cached, n)
-        cached = cached - c
-        w = np.minimum(written, n - c)
-        written = written - w
+        later = i + 1 < len(given)
+        c = w = None
+        if cached is not None:
+            c = np.minimum(cached, n)
+            cached = cached - c if later else None
+        if written is not None:
+            w = np.minimum(written, n if c is None else n - c)
+            written = written - w if later else None
         rest = n
         for direction, k in (("cached", c), ("cache_write", w)):
             m = Meter(mod, direction, "token")
-            if m in table:
+            if k is not None and m in table:
                 add(m, k)
                 rest = rest - k
         add(COMBINED_TEXT if mod == "text" and combined else Meter(mod, "input", "token"), rest)
-    output = cols["output"]
+    output = cols.get("output")
     reasoning = Meter("text", "reasoning", "token")
-    if reasoning in table:
+    if reasoning in table and "reasoning" in cols and output is not None:
         add(reasoning, cols["reasoning"])
         output = output - cols["reasoning"]
     add(COMBINED_TEXT if combined else Meter("text", "output", "token"), output)
     for mod in ("audio", "image", "video"):
-        add(Meter(mod, "output", "token"), cols[f"output_{mod}"])
-    add(GENERATION, cols["generations"])
+        add(Meter(mod, "output", "token"), cols.get(f"output_{mod}"))
+    add(GENERATION, cols.get("generations"))
     return out
 
 
@@ -332,39 +342,58 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
         raise InvalidInputError(f"columns differ in length: {sorted(shapes)}")
     shape = shapes.pop() if shapes else (1,)
     big = any(a.dtype == object for a in arrays.values())
+    # Only the columns given are kept: a missing column is zero and costs no array pass.
     cols: dict[str, Arr] = {}
-    for k in COLUMNS:
-        a = arrays.get(k)
-        a = np.zeros(shape, dtype=np.int64) if a is None else np.broadcast_to(a, shape)
+    for k, a in arrays.items():
+        a = np.broadcast_to(a, shape) if a.ndim == 0 else a
         cols[k] = a.astype(object) if big else a.astype(np.int64, copy=False)
-    n_in = cols["text"] + cols["image"] + cols["video"] + cols["audio"]
-    for bad, msg in (((cols["cached"] + cols["cache_write"]) > n_in,
-                      "cached + cache_write exceed the input tokens"),
-                     (cols["reasoning"] > cols["output"], "reasoning exceeds output")):
+
+    def col(name: str) -> Arr | int:
+        return cols.get(name, 0)
+
+    n_in: Arr | int = 0
+    for mod in _INPUTS:
+        if mod in cols:
+            n_in = cols[mod] if isinstance(n_in, int) else n_in + cols[mod]
+    checks = []
+    if "cached" in cols or "cache_write" in cols:
+        subsets = (cols["cached"] + cols["cache_write"]
+                   if "cached" in cols and "cache_write" in cols
+                   else cols.get("cached", cols.get("cache_write")))
+        checks.append((np.asarray(subsets > n_in), "cached + cache_write exceed the input tokens"))
+    if "reasoning" in cols:
+        checks.append((np.asarray(cols["reasoning"] > col("output")), "reasoning exceeds output"))
+    for bad, msg in checks:
         if bad.any():
-            i = int(np.flatnonzero(np.asarray(bad))[0])
+            i = int(np.flatnonzero(bad)[0])
             raise InvalidInputError(f"row {i}: {msg}")
     if price.item_max_seconds is not None:
         raise PricingError(f"{price.id!r} limits seconds per item; price it with "
                            "PriceBook.quote")
     window = active_window(price, at)
-    tiers = _tier_rows(price, n_in)
-    mm_rows = ((cols["image"] + cols["video"] + cols["audio"]) > 0
-               if price.multimodal_input is not None else np.zeros(shape, dtype=bool))
     variants: list[tuple[Arr | None, dict[Meter, Priced]]] = []
-    ctx_tiers = price.context.tiers if price.context is not None else (None,)
-    for ti, tier in enumerate(ctx_tiers):
-        for mm in (False, True):
-            mask = (tiers == ti) & (mm_rows == mm)
-            if not mask.any():
-                continue
-            table = effective_table(price, Selection(tier=tier, multimodal=mm, window=window),
-                                    batch=batch, where=where)
-            variants.append((None if mask.all() else mask, table))
-    if not variants:  # zero rows
-        table = effective_table(price, Selection(tier=ctx_tiers[0], window=window),
-                                batch=batch, where=where)
-        variants.append((None, table))
+    if price.context is None and price.multimodal_input is None:
+        variants.append((None, effective_table(price, Selection(window=window), batch=batch,
+                                               where=where)))
+    else:
+        n_arr = np.broadcast_to(np.asarray(n_in), shape)
+        tiers = _tier_rows(price, n_arr)
+        media = col("image") + col("video") + col("audio")
+        mm_rows = (np.broadcast_to(np.asarray(media) > 0, shape)
+                   if price.multimodal_input is not None else np.zeros(shape, dtype=bool))
+        ctx_tiers = price.context.tiers if price.context is not None else (None,)
+        for ti, tier in enumerate(ctx_tiers):
+            for mm in (False, True):
+                mask = (tiers == ti) & (mm_rows == mm)
+                if not mask.any():
+                    continue
+                table = effective_table(price, Selection(tier=tier, multimodal=mm,
+                                                         window=window),
+                                        batch=batch, where=where)
+                variants.append((None if mask.all() else mask, table))
+        if not variants:  # zero rows
+            variants.append((None, effective_table(
+                price, Selection(tier=ctx_tiers[0], window=window), batch=batch, where=where)))
     cur = price.currency
     digits = minor_units(cur)
     scale = digits
@@ -378,31 +407,31 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
                 with exact_context():
                     scale = max(scale, _shift(p.factor * v))
     # Bound every product before forming it; fall back to Python ints if int64 could wrap.
-    qmax = {k: int(v.max()) if v.size else 0 for k, v in cols.items()}
-    bound = 0
-    for _, table in variants:
-        rates = {m: _Rates(p, scale) for m, p in table.items()}
-        bound = max(bound, sum(r.bound(max(qmax.values())) for r in rates.values()))
+    qmax = max((int(v.max()) for v in cols.values() if v.size), default=0)
+    bound = max(sum(_Rates(p, scale).bound(qmax) for p in table.values())
+                for _, table in variants)
     obj = big or bound * 2 + 10**scale >= _SAFE
     if obj and not big:
         cols = {k: v.astype(object) for k, v in cols.items()}
     zero = np.zeros(shape, dtype=object if obj else np.int64)
     if obj:
         zero[...] = 0
-    exact = zero.copy()
+    exact: Arr | None = None
     line_arrays: dict[str, Arr] = {}
     k_div = 10 ** (scale - digits)
     mode = book.rounding
     for mask, table in variants:
-        sub = {k: (v if mask is None else v[mask]) for k, v in cols.items()}
+        sub = cols if mask is None else {k: v[mask] for k, v in cols.items()}
         sz = zero if mask is None else zero[mask]
-        qty = _quantities(sub, table, sz)
+        qty = _quantities(sub, table)
         for meter in METER_ORDER:
             q = qty.get(meter)
-            if q is None or not q.any():
+            if q is None:
                 continue
             priced = table.get(meter)
             if priced is None:
+                if not q.any():
+                    continue
                 gens = qty.get(GENERATION)
                 if meter in price.includes and gens is not None and not (
                         (q > 0) & (gens == 0)).any():
@@ -410,8 +439,8 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
                 raise _unpriced(price, meter, where, " (it is priced only as part of a "
                                 "generation)" if meter in price.includes else "")
             meter_rate = _Rates(priced, scale)
-            amt = meter_rate.amount(q, sz)
-            pieces = [(f"charge:{meter.modality} {meter.direction} {meter.unit}", amt, True)]
+            pieces = [(f"charge:{meter.modality} {meter.direction} {meter.unit}",
+                       meter_rate.amount(q, sz), True)]
             allowance = price.free.get(meter)
             if allowance is not None:
                 if allowance != allowance.to_integral_value():
@@ -422,24 +451,32 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
             for key, n, nonneg in pieces:
                 r = _round_div(n, k_div, mode, nonneg)
                 if mask is None:
-                    exact = exact + n
-                    line_arrays[key] = line_arrays.get(key, zero) + r
+                    # In place: every n and r here is a fresh array this call owns.
+                    if exact is None:
+                        exact = n
+                    else:
+                        exact += n
+                    if key in line_arrays:
+                        line_arrays[key] += r
+                    else:
+                        line_arrays[key] = r
                 else:
-                    exact[mask] = exact[mask] + n
-                    full = line_arrays.get(key, zero).copy()
-                    full[mask] = full[mask] + r
+                    if exact is None:
+                        exact = zero.copy()
+                    exact[mask] += n
+                    full = line_arrays[key] if key in line_arrays else zero.copy()
+                    full[mask] += r
                     line_arrays[key] = full
+    exact = zero.copy() if exact is None else exact
     total = zero.copy()
     for r in line_arrays.values():
-        total = total + r
+        total += r
     if price.charge_scope == "request":
         unit = 10**digits
         if price.minimum is not None:
             total = np.maximum(total, int(price.minimum * unit))
         if price.maximum is not None:
             total = np.minimum(total, int(price.maximum * unit))
-    if mode not in ROUNDING_MODES:  # pragma: no cover - validated at load
-        raise PricingError(f"unknown rounding mode {mode!r}")
     return ArrayQuote(book=book.id, version=version.version, model=price.id, currency=cur,
                       rounding=mode, scale=scale, exact=exact, total=total, lines=line_arrays,
                       dtype="object" if obj else "int64")

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import PricingError, UnpricedModelError
@@ -78,9 +78,8 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 
 
-@dataclass(frozen=True, slots=True)
-class Meter:
-    """One billable quantity.
+class Meter(NamedTuple):
+    """One billable quantity (a named tuple: cheap to hash, as a quote hashes many).
 
     Attributes:
         modality: ``text``, ``image``, ``video``, ``audio``, or ``""`` for items.
@@ -763,32 +762,45 @@ def meter_quantities(usage: Usage, table: Mapping[Meter, Priced]) -> dict[Meter,
 
     combined = COMBINED_TEXT in table
     cached, written = usage.cached, usage.cache_write
-    for mod in _MODALITIES:
+    for mod, (m_in, m_cached, m_written) in _INPUT_METERS.items():
         n = getattr(usage, mod)
+        if not n:
+            continue
         c = min(cached, n)
         cached -= c
         w = min(written, n - c)
         written -= w
         rest = n
-        for direction, k in (("cached", c), ("cache_write", w)):
-            m = Meter(mod, direction, "token")
-            if k and m in table:
-                add(m, k)
-                rest -= k
-        add(COMBINED_TEXT if mod == "text" and combined else Meter(mod, "input", "token"), rest)
+        if c and m_cached in table:
+            add(m_cached, c)
+            rest -= c
+        if w and m_written in table:
+            add(m_written, w)
+            rest -= w
+        add(COMBINED_TEXT if combined and mod == "text" else m_in, rest)
     output = usage.output
-    reasoning = Meter("text", "reasoning", "token")
-    if usage.reasoning and reasoning in table:
-        add(reasoning, usage.reasoning)
+    if usage.reasoning and _REASONING in table:
+        add(_REASONING, usage.reasoning)
         output -= usage.reasoning
-    add(COMBINED_TEXT if combined else Meter("text", "output", "token"), output)
-    for mod in ("audio", "image", "video"):
-        add(Meter(mod, "output", "token"), getattr(usage, f"output_{mod}"))
-    add(GENERATION, usage.generations)
-    add(Meter("video", "input", "second"), usage.video_seconds)
-    add(Meter("audio", "input", "second"), usage.audio_seconds)
-    add(Meter("video", "output", "second"), usage.output_video_seconds)
+    add(COMBINED_TEXT if combined else _TEXT_OUTPUT, output)
+    for field_name, meter in _OTHER_METERS:
+        add(meter, getattr(usage, field_name))
     return out
+
+
+_INPUT_METERS = {mod: (Meter(mod, "input", "token"), Meter(mod, "cached", "token"),
+                       Meter(mod, "cache_write", "token")) for mod in _MODALITIES}
+_REASONING = Meter("text", "reasoning", "token")
+_TEXT_OUTPUT = Meter("text", "output", "token")
+_OTHER_METERS = (
+    ("output_audio", Meter("audio", "output", "token")),
+    ("output_image", Meter("image", "output", "token")),
+    ("output_video", Meter("video", "output", "token")),
+    ("generations", GENERATION),
+    ("video_seconds", Meter("video", "input", "second")),
+    ("audio_seconds", Meter("audio", "input", "second")),
+    ("output_video_seconds", Meter("video", "output", "second")),
+)
 
 
 def _rule_text(p: Priced, meter: Meter, currency: str) -> str:
