@@ -531,8 +531,9 @@ class OpenAIPatchesRule(ImageRule):
     ``tokens = patches * multiplier`` where ``patches`` is capped at ``max_patches`` (see
     :func:`tokenmeter.kernels.patches.openai_patches`). OpenAI does not say how a
     fractional product is rounded; it is rounded half up here and the count is marked as
-    an estimate whenever the multiplier is not a whole number. ``detail`` is accepted and
-    has no effect (the docs say so for patch models).
+    an estimate whenever the multiplier is not a whole number. ``fit_size`` (2048 in the
+    catalog) first fits the image into a square of that side, as the API's bills show.
+    ``detail`` is accepted and has no effect (the docs say so for patch models).
     """
 
     kind: ClassVar[str] = "openai.patches"
@@ -541,11 +542,13 @@ class OpenAIPatchesRule(ImageRule):
     patch_size: int = 32
     max_patches: int = 1536
     multiplier: str = "1"
+    fit_size: int = 0
     _ratio: Fraction = field(default=Fraction(1), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_int(self.kind, "patch_size", self.patch_size, 1, 4096)
         _check_int(self.kind, "max_patches", self.max_patches, 1, 2**20)
+        _check_int(self.kind, "fit_size", self.fit_size, 0, 2**20)
         object.__setattr__(self, "_ratio", _parse_multiplier(self.kind, self.multiplier))
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
@@ -553,7 +556,11 @@ class OpenAIPatchesRule(ImageRule):
         if "detail" in opts:
             _check_choice("option", "detail", opts["detail"], _DETAILS)
         patches, cols, rows = kp.openai_patches(
-            heights, widths, patch_size=self.patch_size, max_patches=self.max_patches
+            heights,
+            widths,
+            patch_size=self.patch_size,
+            max_patches=self.max_patches,
+            fit_size=self.fit_size,
         )
         whole = self._ratio.denominator == 1
         return RuleResult(

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ._intmath import I64, as_sides, ceil_div
+from .tiles import fit_long_side
 
 __all__ = [
     "anthropic_patches",
@@ -112,7 +113,12 @@ def isqrt(x: I64) -> I64:
 
 
 def openai_patches(
-    heights: Any, widths: Any, *, patch_size: int = 32, max_patches: int = 1536
+    heights: Any,
+    widths: Any,
+    *,
+    patch_size: int = 32,
+    max_patches: int = 1536,
+    fit_size: int = 0,
 ) -> tuple[I64, I64, I64]:
     """OpenAI's patch count: ``ceil(w/32) * ceil(h/32)``, scaled down to fit the cap.
 
@@ -128,12 +134,22 @@ def openai_patches(
     perfect square (3:2 images, for example), because ``w r / 32`` then lands a hair
     below the integer.
 
+    Args:
+        fit_size: when > 0, first scale the long side down to ``fit_size`` (the short side
+            rounded half to even), as the tile scheme does. The docs do not describe this
+            step for patch models, but the API bills a 4000x1474 image on gpt-4.1-mini at
+            the 1536 cap (2488 = 1536 x 1.62), which the fit explains (2048x755 is 64 x 24
+            patches) and the bare formula does not (1449 patches).
+
     Returns:
         ``(patches, cols, rows)``: the capped count and the grid it came from.
     """
     p = _pos_int("patch_size", patch_size, 2**16)
     cap = _pos_int("max_patches", max_patches, 2**20)
+    fit = _pos_int("fit_size", fit_size, 2**20, low=0)
     h, w = as_sides(heights, widths)
+    if fit:
+        h, w = fit_long_side(h, w, fit)
     cols = ceil_div(w, p)
     rows = ceil_div(h, p)
     raw = cols * rows

@@ -28,6 +28,7 @@ from ..errors import InvalidInputError
 from ._intmath import I64, as_sides, ceil_div
 
 __all__ = [
+    "fit_long_side",
     "gemini_tiles",
     "internvl_grid",
     "internvl_ratios",
@@ -61,10 +62,29 @@ def _round_div_vec(a: I64, b: I64) -> I64:
     """``round(a / b)`` with ties to even for arrays ``a >= 0``, ``b > 0``."""
     q, r = np.divmod(a, b)
     twice = 2 * r
-    return q + ((twice > b) | ((twice == b) & (q % 2 == 1)))
+    out: I64 = q + ((twice > b) | ((twice == b) & (q % 2 == 1)))
+    return out
 
 
 # -- OpenAI tiles -------------------------------------------------------------------------
+
+
+def fit_long_side(h: I64, w: I64, fit: int, rounding: Rounding = "round") -> tuple[I64, I64]:
+    """Scale images whose long side exceeds ``fit`` so that it equals ``fit``.
+
+    The short side becomes ``short * fit / long`` rounded (half to even, or floored), and
+    never less than 1 px. Exact integer arithmetic; smaller images are unchanged.
+    """
+    long_ = np.maximum(h, w)
+    big = long_ > fit
+    if not big.any():
+        return h, w
+    short_ = np.minimum(h, w)
+    s1 = _scaled_side(short_, fit, long_, rounding)
+    wide = w >= h
+    nh = np.where(big, np.where(wide, s1, fit), h)
+    nw = np.where(big, np.where(wide, fit, s1), w)
+    return nh, nw
 
 
 def openai_tiles(
@@ -101,14 +121,10 @@ def openai_tiles(
         if r not in ("round", "floor"):
             raise InvalidInputError(f"{name} = {r!r} is not known; pass 'round' or 'floor'")
     h, w = as_sides(heights, widths)
+    wide = w >= h
+    h, w = fit_long_side(h, w, fit, fit_rounding)
     long_ = np.maximum(h, w)
     short_ = np.minimum(h, w)
-    wide = w >= h
-    big = long_ > fit
-    if big.any():
-        s1 = _scaled_side(short_, fit, long_, fit_rounding)
-        short_ = np.where(big, s1, short_)
-        long_ = np.where(big, fit, long_)
     tall = short_ > short
     if tall.any():
         l2 = _scaled_side(long_, short, short_, short_rounding)
