@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"scalar quote, cn-2025 Qwen2.5-72B:       {result['quote_per_s_cn2025_qwen']:>12,.0f} /s")
+    print(f"scalar quote, cn-2025 Qwen2.5-72B:      "
+          f"{result['quote_per_s_cn2025_qwen']:>12,.0f} /s")
     print(f"scalar quote, Gemini 2.5 Pro (tiers):   "
           f"{result['quote_per_s_gemini_context_tiers']:>12,.0f} /s")
     print(f"batch, gpt-4o 3 lines, {result['rows']:,} rows: "

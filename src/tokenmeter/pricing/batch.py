@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CountOverflowError, InvalidInputError, PricingError
-from .money import ROUNDING_MODES, Money, exact_context, minor_units
+from .money import Money, exact_context, minor_units
 from .rules import (
     COMBINED_TEXT,
     GENERATION,
@@ -357,9 +357,8 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
             n_in = cols[mod] if isinstance(n_in, int) else n_in + cols[mod]
     checks = []
     if "cached" in cols or "cache_write" in cols:
-        subsets = (cols["cached"] + cols["cache_write"]
-                   if "cached" in cols and "cache_write" in cols
-                   else cols.get("cached", cols.get("cache_write")))
+        parts = [cols[k] for k in ("cached", "cache_write") if k in cols]
+        subsets = parts[0] if len(parts) == 1 else parts[0] + parts[1]
         checks.append((np.asarray(subsets > n_in), "cached + cache_write exceed the input tokens"))
     if "reasoning" in cols:
         checks.append((np.asarray(cols["reasoning"] > col("output")), "reasoning exceeds output"))
