@@ -38,6 +38,7 @@ from .errors import (
     VocabularyUnavailableError,
 )
 from .media import AudioInfo, ImageInfo, VideoInfo
+from .meter import Meter, MeterKey, MeterTotals
 from .pricing import Money, PriceBook, Quote, QuoteLine, list_price_books
 from .text import load_tokenizer
 
@@ -54,6 +55,13 @@ def __getattr__(name: str) -> Any:
             value = "0+unknown"
         globals()["__version__"] = value
         return value
+    if name in ("count_table", "price_table"):
+        # tokenmeter.batch needs pyarrow; it is imported on first use, not at import.
+        from . import batch
+
+        func = getattr(batch, name)
+        globals()[name] = func
+        return func
     raise AttributeError(f"module 'tokenmeter' has no attribute {name!r}")
 
 
@@ -90,6 +98,9 @@ __all__ = [
     "ImageInfo",
     "InvalidInputError",
     "MediaNotFoundError",
+    "Meter",
+    "MeterKey",
+    "MeterTotals",
     "MissingDependencyError",
     "Model",
     "Money",
@@ -116,11 +127,13 @@ __all__ = [
     "__version__",
     "compare_text",
     "count",
+    "count_table",
     "get_model",
     "list_models",
     "list_price_books",
     "load_price_book",
     "load_tokenizer",
+    "price_table",
     "probe",
     "probe_many",
     "register_catalog",

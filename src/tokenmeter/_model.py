@@ -365,6 +365,22 @@ class Model:
         _, res = self._audio(durations, opts)
         return res.tokens
 
+    def _evaluate(self, modality: str, *, widths: Any = None, heights: Any = None,
+                  durations: Any = None, fps: Any = None, frames: Any = None,
+                  opts: Mapping[str, Any] | None = None) -> tuple[Rule, RuleResult]:
+        """The bound rule and its whole :class:`RuleResult` (wrapper tokens included) for
+        arrays of one media modality; ``tokenmeter.batch`` reads per-row wrapper tokens
+        from it. Validation and errors are those of ``image_tokens``/``video_tokens``/
+        ``audio_tokens``."""
+        o = opts or {}
+        if modality == "image":
+            return self._image(widths, heights, o)
+        if modality == "video":
+            return self._video(widths, heights, durations, fps, frames, o)
+        if modality == "audio":
+            return self._audio(durations, o)
+        raise InvalidInputError(f"no media rule for modality {modality!r}")
+
     # -- inputs of any kind -------------------------------------------------------------
 
     def count(self, *inputs: Any, **opts: Any) -> Usage:
