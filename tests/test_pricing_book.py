@@ -374,3 +374,14 @@ def test_overlapping_versions_are_refused():
                                                       '"2"\neffective_from = 2026-06-01')
     with pytest.raises(tm.PriceBookError, match="overlaps"):
         tm.pricing.parse_price_book(text, where="o.toml")
+
+
+def test_pricing_guide_examples_run():
+    """The ```python blocks of docs/pricing.md run, in order, in one namespace."""
+    guide = Path(__file__).resolve().parents[1] / "docs" / "pricing.md"
+    text = guide.read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    assert len(blocks) >= 6
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, str(guide), "exec"), namespace)  # noqa: S102
