@@ -19,12 +19,23 @@ What it does, in order:
    debian-edu-doc-zh-cn    zh        /usr/share/doc/debian-edu-doc-zh-cn/debian-edu-bookworm*.html
    manpages-zh             zh        /usr/share/man/zh_CN/man*/*.gz (roff source)
    fortunes-zh             zh        /usr/share/games/fortunes/{chinese,tang300,song100}
+   debian-reference-ja/    other     /usr/share/debian-reference/*.{ja,de,fr,zh-tw}.html
+   -de/-fr/-zh-tw
+   debian-faq-ru, -ko      other     /usr/share/doc/debian/FAQ/{ru,ko}/*.html
+   maint-guide-vi          other     /usr/share/doc/maint-guide-vi/html/*.vi.html
+   manpages-el             other     /usr/share/man/el/man*/*.gz
+   rime-data-emoji         other     /usr/share/rime-data/opencc/emoji_word.txt
    ======================  ========  ==================================================
 
    Install them with ``apt-get install debian-reference-en debian-reference-zh-cn
    maint-guide maint-guide-zh-cn debian-faq debian-faq-zh-cn debian-edu-doc-en
-   debian-edu-doc-zh-cn manpages-zh fortunes-zh``. Versions are read from dpkg and
-   written into ``estimator.toml``. A missing package is reported and skipped.
+   debian-edu-doc-zh-cn manpages-zh fortunes-zh debian-reference-ja debian-reference-de
+   debian-reference-fr debian-reference-zh-tw debian-faq-ru debian-faq-ko maint-guide-vi
+   manpages-el rime-data-emoji``. Versions are read from dpkg and written into
+   ``estimator.toml``. A missing package is reported and skipped. The "other" group
+   (other scripts) only keeps the coefficients of classes that English and Chinese
+   rarely use (kana, hangul, Cyrillic, accented Latin, emoji…) measured rather than
+   guessed; it has a third of a language's weight and no accuracy promise.
 
    HTML is reduced to the text a browser shows: one paragraph per block element
    (``p``, ``li``, ``pre``, ``td``, headings…), whitespace collapsed except in ``pre``,
@@ -39,8 +50,9 @@ What it does, in order:
 
 3. **Targets.** Exact counts from ``tokenmeter.text.get_tokenizer(name).count`` (the
    exact tokenizers that reproduce tiktoken / llama-models / mistral-common) for every
-   calibration whose vocabulary is installed. ``o200k_base`` needs its file in
-   ``$TOKENMETER_VOCAB_DIR`` (see docs/text-estimate.md).
+   calibration whose vocabulary is installed. ``o200k_base`` and ``deepseek_v3`` need
+   their files in ``$TOKENMETER_VOCAB_DIR`` (the litellm wheel ships both; see
+   docs/text-estimate.md). The table is only written when every calibration was fitted.
 
 4. **Fit.** Non-negative least squares (Lawson–Hanson; only the bias may be negative)
    on the training units, each paragraph's residual weighted by ``1/sqrt(tokens)`` (so
@@ -76,6 +88,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +100,8 @@ from tokenmeter.text import estimate as est  # noqa: E402
 TOML_PATH = ROOT / "src" / "tokenmeter" / "data" / "estimator.toml"
 SAMPLE_DIR = ROOT / "tests" / "data" / "corpus"
 CACHE_DIR = Path("/tmp/tokenmeter-calibration")
-CALIBRATIONS = ("qwen2", "llama3", "cl100k_base", "o200k_base", "tekken")
+CALIBRATIONS = ("qwen2", "llama3", "cl100k_base", "o200k_base", "tekken", "deepseek_v3")
+
 MIN_CHARS = 16
 HELD_OUT_BYTE = 77  # first sha256 byte < 77 → held out (77/256 ≈ 30 %)
 SAMPLE_BYTES = 140_000  # per language, committed under tests/data/corpus/
@@ -381,18 +395,23 @@ def held_out(unit: str) -> bool:
 # ----------------------------------------------------------------------------------------
 
 
-def exact_counts(name: str, texts: Sequence[str]) -> np.ndarray | None:
-    """Exact counts of ``texts`` under tokenizer ``name``, or None if not installed."""
+def _tokenizer(name: str) -> Any:
+    """The exact catalog tokenizer ``name``, or None if its vocabulary is not installed."""
     from tokenmeter.text import get_tokenizer, vocabulary_available
 
-    if not vocabulary_available(name):
+    return get_tokenizer(name) if vocabulary_available(name) else None
+
+
+def exact_counts(name: str, texts: Sequence[str]) -> np.ndarray | None:
+    """Exact counts of ``texts`` under tokenizer ``name``, or None if not installed."""
+    tok = _tokenizer(name)
+    if tok is None:
         print(f"  [skip] vocabulary {name!r} is not installed", file=sys.stderr)
         return None
     digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
     cache = CACHE_DIR / f"{name}-{digest[:16]}.npy"
     if cache.is_file():
         return np.load(cache)
-    tok = get_tokenizer(name)
     t0 = time.perf_counter()
     out = np.asarray([tok.count(t) for t in texts], dtype=np.int64)
     print(f"  exact {name}: {len(texts)} paragraphs in {time.perf_counter() - t0:.1f}s",
@@ -516,8 +535,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="report only")
     ap.add_argument("--write-sample", action="store_true",
                     help="rewrite the held-out sample under tests/data/corpus/")
-    ap.add_argument("--only", nargs="*", default=None, help="calibrations to fit")
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="calibrations to fit (report only: the table is written whole)")
     args = ap.parse_args(argv)
+    if args.only and not args.no_write:
+        ap.error("--only needs --no-write: estimator.toml is always written whole")
 
     paras, versions = collect()
     texts = [p.text for p in paras]
@@ -557,7 +579,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"p50 {e['p50']:+7.1%}  p95 {e['p95']:+7.1%}  n={int(e['paragraphs'])}")
         print("  coef: " + ", ".join(f"{f}={c:.4g}" for f, c in zip(est.FEATURES, coef,
                                                                      strict=True) if c))
-    if not args.no_write and fits:
+    missing = [n for n in CALIBRATIONS if n not in fits]
+    if not args.no_write and missing:
+        print(f"\nnot writing {TOML_PATH.name}: no vocabulary for {', '.join(missing)} "
+              "(put the files in $TOKENMETER_VOCAB_DIR; see docs/text-estimate.md)",
+              file=sys.stderr)
+        return 1
+    if not args.no_write:
         write_toml(fits, versions, paras, test, han_top)
     if args.write_sample:
         write_sample(paras, test, versions)
@@ -614,7 +642,7 @@ def write_toml(fits: dict[str, Fit], versions: dict[str, str], paras: Sequence[P
             f"[calibrations.{name}]",
             "source = " + _toml_str(
                 "tools/calibrate_estimator.py; corpus in [corpus]; targets: exact "
-                f"{name} counts from tokenmeter.text.get_tokenizer"),
+                f"{name} counts from tokenmeter's exact tokenizers"),
             f"as_of = {_toml_str(today)}",
             "coefficients = { " + ", ".join(
                 f"{f} = {_round(c)}" for f, c in zip(est.FEATURES, fit.coef, strict=True)
