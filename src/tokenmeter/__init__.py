@@ -16,6 +16,7 @@ from ._compare import TextComparison, compare_text
 from ._counts import TokenCount, Usage, UsagePart
 from ._facade import count, probe, probe_many
 from ._model import Model
+from ._requests import count_completion, count_request, usage_from_provider
 from .errors import (
     CatalogError,
     CorruptMediaError,
@@ -127,6 +128,8 @@ __all__ = [
     "__version__",
     "compare_text",
     "count",
+    "count_completion",
+    "count_request",
     "count_table",
     "get_model",
     "list_models",
@@ -138,4 +141,5 @@ __all__ = [
     "probe_many",
     "register_catalog",
     "register_rule",
+    "usage_from_provider",
 ]

@@ -390,6 +390,13 @@ class Model:
 
         return count(self, *inputs, **opts)
 
+    def count_request(self, request: Any, **options: Any) -> Usage:
+        """Count a whole API request body (OpenAI, Anthropic, Gemini, DashScope) on this
+        model, part by part; see :func:`tokenmeter.count_request` for the options."""
+        from ._requests import count_request
+
+        return count_request(self, request, **options)
+
 
 def _scalar(name: str, value: object) -> None:
     import numbers
