@@ -650,11 +650,9 @@ def _credit_line(lines: Sequence[QuoteLine], credits: Money | None, currency: st
         raise PricingError(f"credits must be >= 0, got {credits}")
     with exact_context():
         owed = sum((ln.rounded for ln in lines), _ZERO)
-        exact = sum((ln.amount for ln in lines), _ZERO)
-    # Credits are whole minor units and never exceed what is owed, rounded or exact, so
-    # neither total can go below zero.
-    used = min(round_amount(credits.amount, currency, "down"), owed,
-               round_amount(max(exact, _ZERO), currency, "down"))
+    # Credits are spent in whole minor units and never beyond what is owed, so the total
+    # cannot go below zero; an unspendable fraction of a fen stays in the balance.
+    used = min(round_amount(credits.amount, currency, "down"), owed)
     if used <= 0:
         return []
     return [QuoteLine(kind="credit", modality="", direction="credit", unit="charge",

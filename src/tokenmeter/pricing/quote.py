@@ -199,19 +199,24 @@ class Quote:
         if self.batch:
             head += ", batch"
         out = [head]
+        last_source = None
         for ln in self.lines:
             q = format(ln.quantity.normalize() if ln.quantity else _ZERO, "f")
             if ln.kind in ("minimum", "maximum", "credit"):
                 out.append(f"  {ln.kind}: {canonical(ln.rounded, cur)} {cur} ({ln.rule})")
                 continue
-            what = f"{q} {ln.modality + ' ' if ln.modality else ''}{ln.direction} {ln.unit}s"
+            plural = "" if ln.quantity == 1 else "s"
+            what = (f"{q} generation{plural}" if ln.direction == "generation" else
+                    f"{q} {ln.modality} {ln.direction} {ln.unit}{plural}")
             if ln.kind == "included":
                 out.append(f"  {what}: included in the per-item price")
                 continue
             label = "free allowance, " if ln.kind == "allowance" else ""
             out.append(f"  {label}{what} at {ln.rule} = {canonical(ln.amount, cur)} "
                        f"-> {canonical(ln.rounded, cur)} {cur}")
-            out.append(f"      source: {ln.source} (as of {ln.as_of})")
+            if (ln.source, ln.as_of) != last_source:
+                out.append(f"      source: {ln.source} (as of {ln.as_of})")
+                last_source = (ln.source, ln.as_of)
         for note in self.notes:
             out.append(f"  note: {note}")
         out.append(f"total: {canonical(self.total.amount, cur)} {cur} "
