@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import money_amounts
 
 import tokenmeter as tm
+from strategies import money_amounts
 from tokenmeter.pricing.money import (
     CURRENCIES,
     ROUNDING_MODES,
