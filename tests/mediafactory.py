@@ -72,9 +72,7 @@ def image(
     from PIL import Image
 
     w, h = size
-    ims = [
-        Image.new(mode, (w, h), _colour(mode, i)) for i in range(frames)
-    ]
+    ims = [Image.new(mode, (w, h), _colour(mode, i)) for i in range(frames)]
     # Make every frame visibly different everywhere, so no encoder merges or drops one.
     for i, im in enumerate(ims):
         im.putpixel((i % w, (i // w) % h), _colour(mode, i + 7))
@@ -197,7 +195,7 @@ def _encode_sine(stream: object, out: object, sr: int, ch: int, seconds: float) 
     layout = "stereo" if ch == 2 else "mono"
     step = 1024
     for start in range(0, n, step):
-        block = np.tile(wave[start:start + step], (ch, 1))
+        block = np.tile(wave[start : start + step], (ch, 1))
         frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=layout)
         frame.sample_rate = sr
         frame.pts = start

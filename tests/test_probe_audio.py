@@ -9,7 +9,6 @@ pytest.importorskip("soundfile")
 pytest.importorskip("av")
 
 import mediafactory as mf
-
 import tokenmeter as tm
 
 # (format, subtype, codec name reported)
@@ -28,12 +27,13 @@ SNDFILE = [
 ]
 
 
-@pytest.mark.parametrize(("fmt", "subtype", "codec"), SNDFILE,
-                         ids=[f"{f}-{s}" for f, s, _ in SNDFILE])
-@pytest.mark.parametrize(("rate", "channels", "frames"), [(16_000, 1, 16_000),
-                                                          (48_000, 2, 12_345)])
-def test_soundfile_formats(fmt: str, subtype: str, codec: str, rate: int, channels: int,
-                           frames: int) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "subtype", "codec"), SNDFILE, ids=[f"{f}-{s}" for f, s, _ in SNDFILE]
+)
+@pytest.mark.parametrize(("rate", "channels", "frames"), [(16_000, 1, 16_000), (48_000, 2, 12_345)])
+def test_soundfile_formats(
+    fmt: str, subtype: str, codec: str, rate: int, channels: int, frames: int
+) -> None:
     data = mf.audio(fmt, subtype=subtype, sample_rate=rate, channels=channels, frames=frames)
     info = tm.probe(data)
     assert isinstance(info, tm.AudioInfo)
@@ -57,11 +57,15 @@ AV_AUDIO = [
 ]
 
 
-@pytest.mark.parametrize(("container", "codec", "fmt", "codec_name"), AV_AUDIO,
-                         ids=[f"{c}-{k}" for c, k, _, _ in AV_AUDIO])
+@pytest.mark.parametrize(
+    ("container", "codec", "fmt", "codec_name"),
+    AV_AUDIO,
+    ids=[f"{c}-{k}" for c, k, _, _ in AV_AUDIO],
+)
 @pytest.mark.parametrize("channels", [1, 2])
-def test_container_audio(container: str, codec: str, fmt: str, codec_name: str,
-                         channels: int) -> None:
+def test_container_audio(
+    container: str, codec: str, fmt: str, codec_name: str, channels: int
+) -> None:
     rate = 48_000 if "opus" in codec else 44_100
     data = mf.av_audio(container, codec, sample_rate=rate, channels=channels, seconds=1.5)
     info = tm.probe(data)
@@ -80,7 +84,8 @@ def test_browser_style_webm_without_duration_is_scanned() -> None:
     import av
 
     with av.open(__import__("io").BytesIO(stripped)) as c:
-        assert not c.duration and not c.streams.audio[0].metadata.get("DURATION")
+        assert not c.duration
+        assert not c.streams.audio[0].metadata.get("DURATION")
     info = tm.probe(stripped)
     assert info.duration == pytest.approx(2.0, abs=0.03)
     assert info.sample_rate == 48_000
@@ -93,10 +98,10 @@ def _strip_webm_durations(data: bytes) -> bytes:
     i = out.find(b"\x44\x89")
     if i > 0:
         size = out[i + 2] & 0x7F
-        out[i:i + 3 + size] = b"\xec" + bytes([0x80 | (size + 1)]) + b"\x00" * (size + 1)
+        out[i : i + 3 + size] = b"\xec" + bytes([0x80 | (size + 1)]) + b"\x00" * (size + 1)
     j = out.find(b"DURATION")
     while j > 0:
-        out[j:j + 8] = b"XXXXXXXX"
+        out[j : j + 8] = b"XXXXXXXX"
         j = out.find(b"DURATION", j)
     return bytes(out)
 

@@ -15,7 +15,6 @@ pytest.importorskip("PIL")
 pytest.importorskip("soundfile")
 
 import mediafactory as mf
-
 import tokenmeter as tm
 from tokenmeter.errors import (
     CorruptMediaError,
@@ -34,7 +33,8 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(MediaNotFoundError, match="no such file") as e:
         tm.probe(p)
     assert isinstance(e.value, FileNotFoundError)
-    assert str(p) in str(e.value) and e.value.source == str(p)
+    assert str(p) in str(e.value)
+    assert e.value.source == str(p)
 
 
 def test_directory(tmp_path: Path) -> None:
@@ -72,9 +72,19 @@ def test_device_is_refused() -> None:
         tm.probe(Path("/dev/zero"))
 
 
-@pytest.mark.parametrize("url", ["http://example.com/a.png", "https://x/y.mp4",
-                                 "file:///etc/passwd", "ftp://h/a.wav", "concat:a.mp4|b.mp4",
-                                 "data:image/png;base64,AAAA", "rtmp://h/live", "s3://b/k"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/a.png",
+        "https://x/y.mp4",
+        "file:///etc/passwd",
+        "ftp://h/a.wav",
+        "concat:a.mp4|b.mp4",
+        "data:image/png;base64,AAAA",
+        "rtmp://h/live",
+        "s3://b/k",
+    ],
+)
 def test_urls_are_refused(url: str) -> None:
     with pytest.raises(MediaNotFoundError, match="URLs are not probed"):
         tm.probe(url)
@@ -93,9 +103,18 @@ def test_empty() -> None:
         tm.probe(b"")
 
 
-@pytest.mark.parametrize("data", [b"hello world\n", b"<!DOCTYPE html><html></html>",
-                                  b'{"a": 1}', bytes(range(256)) * 4, b"\x00" * 5000,
-                                  b"PK\x03\x04" + b"\x00" * 100, b"%PDF-1.7\n"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"hello world\n",
+        b"<!DOCTYPE html><html></html>",
+        b'{"a": 1}',
+        bytes(range(256)) * 4,
+        b"\x00" * 5000,
+        b"PK\x03\x04" + b"\x00" * 100,
+        b"%PDF-1.7\n",
+    ],
+)
 def test_not_media(data: bytes) -> None:
     with pytest.raises(UnsupportedFormatError, match="not an image, video or audio") as e:
         tm.probe(data)
@@ -112,7 +131,7 @@ def test_unsupported_codec() -> None:
     # A WAV whose format tag names no codec anyone knows.
     wav = bytearray(mf.audio("WAV", frames=100))
     i = wav.find(b"fmt ") + 8
-    wav[i:i + 2] = (0x7A7A).to_bytes(2, "little")
+    wav[i : i + 2] = (0x7A7A).to_bytes(2, "little")
     with pytest.raises(ProbeError) as e:
         tm.probe(bytes(wav))
     assert isinstance(e.value, (UnsupportedFormatError, CorruptMediaError))
@@ -176,12 +195,14 @@ def test_file_object_position_restored_and_not_closed(tmp_path: Path) -> None:
     f.seek(10)
     info = tm.probe(f)
     assert (info.width, info.height) == (12, 7)
-    assert f.tell() == 10 and not f.closed
+    assert f.tell() == 10
+    assert not f.closed
     assert info.source == "<file object>"
     p = mf.write(tmp_path / "b.bin", data)
     with p.open("rb") as fh:
         assert tm.probe(fh).source == str(p)
-        assert fh.tell() == 0 and not fh.closed
+        assert fh.tell() == 0
+        assert not fh.closed
 
 
 def test_non_seekable_stream() -> None:
@@ -223,8 +244,9 @@ def test_byte_bound(tmp_path: Path) -> None:
     assert not isinstance(e.value, ProbeTimeoutError)
 
 
-@pytest.mark.parametrize("kw", [{"timeout": 0}, {"timeout": -1}, {"max_bytes": 0},
-                                {"scan_bytes": -5}, {"timeout": "1"}])
+@pytest.mark.parametrize(
+    "kw", [{"timeout": 0}, {"timeout": -1}, {"max_bytes": 0}, {"scan_bytes": -5}, {"timeout": "1"}]
+)
 def test_bad_bounds(kw: dict) -> None:
     with pytest.raises(InvalidInputError):
         tm.probe(b"GIF89a", **kw)
@@ -237,7 +259,7 @@ def test_playlists_and_concat_lists_are_not_media(tmp_path: Path) -> None:
     seg = mf.write(tmp_path / "seg.ts", mf.video("mpegts", "libx264", (32, 24), frames=5))
     texts = {
         "a.m3u8": f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n{seg}\n"
-                  "#EXTINF:1,\nhttp://127.0.0.1:9/x.ts\n#EXT-X-ENDLIST\n",
+        "#EXTINF:1,\nhttp://127.0.0.1:9/x.ts\n#EXT-X-ENDLIST\n",
         "b.ffconcat": f"ffconcat version 1.0\nfile '{seg}'\nfile '/etc/passwd'\n",
         "c.txt": f"file '{seg}'\n",
         "d.sdp": "v=0\no=- 0 0 IN IP4 127.0.0.1\nm=video 5004 RTP/AVP 96\n",
@@ -248,8 +270,9 @@ def test_playlists_and_concat_lists_are_not_media(tmp_path: Path) -> None:
             tm.probe(p)
 
 
-def test_demuxers_cannot_open_a_second_file(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demuxers_cannot_open_a_second_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Defence in depth: even if a playlist reached FFmpeg's HLS or concat demuxer, its
     # request to open another file is refused (and nothing is read from it).
     from tokenmeter._probe import _source, video
@@ -269,15 +292,17 @@ def test_demuxers_cannot_open_a_second_file(tmp_path: Path,
     }
     limits = _source.Limits(5.0, 1 << 20, 1 << 20)
     for demuxer, text in cases.items():
-        with _source.open_source(text.encode(), limits) as g:
-            with pytest.raises(ProbeError):
-                video.probe_av(g, demuxer)
+        with _source.open_source(text.encode(), limits) as g, pytest.raises(ProbeError):
+            video.probe_av(g, demuxer)
     assert any(str(seg) in u or u.endswith("seg.ts") for u in asked), asked
 
 
 def test_import_tokenmeter_loads_no_media_library() -> None:
-    code = ("import sys, tokenmeter, tokenmeter._probe; "
-            "print(sorted(m for m in ('PIL', 'av', 'soundfile') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True, timeout=120).stdout.strip()
+    code = (
+        "import sys, tokenmeter, tokenmeter._probe; "
+        "print(sorted(m for m in ('PIL', 'av', 'soundfile') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=120
+    ).stdout.strip()
     assert out == "[]"

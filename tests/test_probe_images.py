@@ -11,14 +11,27 @@ import pytest
 
 pytest.importorskip("PIL")
 
-import mediafactory as mf
 from PIL import Image, ImageOps
 
+import mediafactory as mf
 import tokenmeter as tm
 from tokenmeter._probe.image import exif_orientation
 
-STILL_FORMATS = ["PNG", "JPEG", "WEBP", "GIF", "TIFF", "BMP", "AVIF", "JPEG2000", "PPM", "QOI",
-                 "ICO", "SGI", "DDS"]
+STILL_FORMATS = [
+    "PNG",
+    "JPEG",
+    "WEBP",
+    "GIF",
+    "TIFF",
+    "BMP",
+    "AVIF",
+    "JPEG2000",
+    "PPM",
+    "QOI",
+    "ICO",
+    "SGI",
+    "DDS",
+]
 ORIENTED_FORMATS = ["PNG", "JPEG", "WEBP", "TIFF", "AVIF"]
 SIZES = [(1, 1), (7, 3), (64, 48), (333, 77)]
 
@@ -90,7 +103,7 @@ def test_png_late_exif_with_many_small_idat_chunks() -> None:
         if k == b"IDAT":
             continue
         if k == b"eXIf":
-            out += b"".join(_chunk(b"IDAT", idat[i:i + 100]) for i in range(0, len(idat), 100))
+            out += b"".join(_chunk(b"IDAT", idat[i : i + 100]) for i in range(0, len(idat), 100))
         out += _chunk(k, d)
     info = tm.probe(out)
     assert (info.width, info.height, info.orientation) == (200, 300, 6)
@@ -120,14 +133,16 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def _png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
     out, pos = [], 8
     while pos < len(png):
-        n = int.from_bytes(png[pos:pos + 4], "big")
-        out.append((png[pos + 4:pos + 8], png[pos + 8:pos + 8 + n]))
+        n = int.from_bytes(png[pos : pos + 4], "big")
+        out.append((png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + n]))
         pos += 12 + n
     return out
 
 
-@pytest.mark.parametrize(("fmt", "frames"), [("GIF", 2), ("GIF", 17), ("WEBP", 3), ("PNG", 4),
-                                             ("TIFF", 5), ("AVIF", 3), ("MPO", 2)])
+@pytest.mark.parametrize(
+    ("fmt", "frames"),
+    [("GIF", 2), ("GIF", 17), ("WEBP", 3), ("PNG", 4), ("TIFF", 5), ("AVIF", 3), ("MPO", 2)],
+)
 def test_animated_and_multiframe_counts(fmt: str, frames: int) -> None:
     data = mf.image(fmt, (21, 13), frames=frames)
     info = tm.probe(data)
@@ -157,8 +172,16 @@ def test_gif_frames_match_pillow_for_odd_layouts() -> None:
     for i, im in enumerate(ims):
         im.putpalette([(i * 40 + k) % 256 for k in range(768)])
     buf = io.BytesIO()
-    ims[0].save(buf, "GIF", save_all=True, append_images=ims[1:], duration=[10, 20] * 3,
-                disposal=[0, 1, 2, 3, 2, 1], comment=b"hello", loop=3)
+    ims[0].save(
+        buf,
+        "GIF",
+        save_all=True,
+        append_images=ims[1:],
+        duration=[10, 20] * 3,
+        disposal=[0, 1, 2, 3, 2, 1],
+        comment=b"hello",
+        loop=3,
+    )
     info = tm.probe(buf.getvalue())
     assert (info.width, info.height, info.frames) == _expected(buf.getvalue())
     assert info.frames == 6
@@ -169,13 +192,22 @@ def test_gif_frames_match_pillow_for_odd_layouts() -> None:
 
 def _png_header_only(w: int, h: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr)
-            + _chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _gif_bomb(w: int, h: int) -> bytes:
-    return (b"GIF89a" + struct.pack("<HHBBB", w, h, 0, 0, 0)
-            + b"," + struct.pack("<HHHHB", 0, 0, w, h, 0) + b"\x02\x02\x44\x01\x00;")
+    return (
+        b"GIF89a"
+        + struct.pack("<HHBBB", w, h, 0, 0, 0)
+        + b","
+        + struct.pack("<HHHHB", 0, 0, w, h, 0)
+        + b"\x02\x02\x44\x01\x00;"
+    )
 
 
 def _webp_canvas(w: int, h: int) -> bytes:
@@ -187,13 +219,21 @@ def _webp_canvas(w: int, h: int) -> bytes:
 
 def _jpeg_sof(w: int, h: int) -> bytes:
     sof = struct.pack(">BHHB", 8, h, w, 3) + b"\x01\x22\x00\x02\x11\x01\x03\x11\x01"
-    return (b"\xff\xd8" + b"\xff\xc0" + struct.pack(">H", len(sof) + 2) + sof
-            + b"\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11\x00\x3f\x00" + b"\x00" * 16
-            + b"\xff\xd9")
+    return (
+        b"\xff\xd8"
+        + b"\xff\xc0"
+        + struct.pack(">H", len(sof) + 2)
+        + sof
+        + b"\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11\x00\x3f\x00"
+        + b"\x00" * 16
+        + b"\xff\xd9"
+    )
 
 
-@pytest.mark.parametrize(("maker", "fmt"), [(_png_header_only, "PNG"), (_gif_bomb, "GIF"),
-                                             (_webp_canvas, "WEBP"), (_jpeg_sof, "JPEG")])
+@pytest.mark.parametrize(
+    ("maker", "fmt"),
+    [(_png_header_only, "PNG"), (_gif_bomb, "GIF"), (_webp_canvas, "WEBP"), (_jpeg_sof, "JPEG")],
+)
 @pytest.mark.parametrize(("w", "h"), [(65535, 66601), (16383, 16383), (60000, 2)])
 def test_decompression_bomb_sizes_are_reported_not_decoded(maker, fmt, w, h) -> None:
     if fmt == "WEBP":
@@ -224,13 +264,13 @@ def _shipped_images() -> list[object]:
         except (ModuleNotFoundError, TypeError):
             continue
         if root.is_dir():
-            out += [p for p in root.iterdir() if p.name.lower().endswith((".jpg", ".jpeg",
-                                                                          ".png"))]
+            out += [p for p in root.iterdir() if p.name.lower().endswith((".jpg", ".jpeg", ".png"))]
     return out
 
 
-@pytest.mark.parametrize("path", _shipped_images() or [None], ids=lambda p: getattr(p, "name",
-                                                                                      "none"))
+@pytest.mark.parametrize(
+    "path", _shipped_images() or [None], ids=lambda p: getattr(p, "name", "none")
+)
 def test_images_shipped_by_installed_packages(path: object) -> None:
     if path is None:
         pytest.skip("no package with sample images is installed")
@@ -265,8 +305,16 @@ def test_exif_orientation_reader(orientation: int, endian: str) -> None:
     assert TiffImagePlugin  # the plugin that wrote it
 
 
-@pytest.mark.parametrize("raw", [b"", b"Exif\x00\x00", b"XX\x00\x00\x00\x00\x00\x00",
-                                 b"II*\x00\xff\xff\xff\x7f", b"MM\x00*\x00\x00\x00\x08\x00\x01"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"Exif\x00\x00",
+        b"XX\x00\x00\x00\x00\x00\x00",
+        b"II*\x00\xff\xff\xff\x7f",
+        b"MM\x00*\x00\x00\x00\x08\x00\x01",
+    ],
+)
 def test_exif_orientation_reader_on_garbage(raw: bytes) -> None:
     assert exif_orientation(raw) == 1
 

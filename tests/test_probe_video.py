@@ -14,7 +14,6 @@ import pytest
 pytest.importorskip("av")
 
 import mediafactory as mf
-
 import tokenmeter as tm
 
 # (container, codec, expected format name, expected codec name)
@@ -34,10 +33,12 @@ CONTAINERS = [
 ]
 
 
-@pytest.mark.parametrize(("container", "codec", "fmt", "codec_name"), CONTAINERS,
-                         ids=[f"{c}-{k}" for c, k, _, _ in CONTAINERS])
-@pytest.mark.parametrize(("size", "fps", "frames"), [((64, 48), 25, 10),
-                                                     ((34, 18), 30, 7)])
+@pytest.mark.parametrize(
+    ("container", "codec", "fmt", "codec_name"),
+    CONTAINERS,
+    ids=[f"{c}-{k}" for c, k, _, _ in CONTAINERS],
+)
+@pytest.mark.parametrize(("size", "fps", "frames"), [((64, 48), 25, 10), ((34, 18), 30, 7)])
 def test_constant_rate_fields(container, codec, fmt, codec_name, size, fps, frames) -> None:
     if container == "mpeg" and fps == 30:
         fps = Fraction(30000, 1001)  # MPEG-2 allows only the standard rates
@@ -59,9 +60,10 @@ def test_constant_rate_fields(container, codec, fmt, codec_name, size, fps, fram
     assert (info.format, info.codec) == (fmt, codec_name)
 
 
-@pytest.mark.parametrize(("container", "codec"), [("mp4", "libx264"), ("mov", "mpeg4"),
-                                                  ("matroska", "libx264"),
-                                                  ("webm", "libvpx-vp9")])
+@pytest.mark.parametrize(
+    ("container", "codec"),
+    [("mp4", "libx264"), ("mov", "mpeg4"), ("matroska", "libx264"), ("webm", "libvpx-vp9")],
+)
 @pytest.mark.parametrize("rotation", [0, 90, 180, 270])
 def test_rotation_swaps_displayed_size(container: str, codec: str, rotation: int) -> None:
     data = mf.video(container, codec, (64, 48), frames=5, rotation=rotation)
@@ -74,9 +76,10 @@ def test_rotation_swaps_displayed_size(container: str, codec: str, rotation: int
 VFR_TIMES = [0, 40, 80, 200, 240, 400, 440, 480, 1000, 1040]
 
 
-@pytest.mark.parametrize(("container", "codec"), [("mp4", "libx264"), ("mov", "mpeg4"),
-                                                  ("matroska", "libx264"),
-                                                  ("webm", "libvpx-vp9")])
+@pytest.mark.parametrize(
+    ("container", "codec"),
+    [("mp4", "libx264"), ("mov", "mpeg4"), ("matroska", "libx264"), ("webm", "libvpx-vp9")],
+)
 def test_variable_frame_rate(container: str, codec: str) -> None:
     data = mf.video(container, codec, (32, 32), frames=len(VFR_TIMES), timestamps=VFR_TIMES)
     info = tm.probe(data)
@@ -98,16 +101,25 @@ def test_rounded_timestamps_are_not_variable() -> None:
     assert info.real_fps == pytest.approx(30000 / 1001, rel=2e-3)
 
 
-@pytest.mark.parametrize(("container", "acodec"), [("mp4", "aac"), ("matroska", "libopus"),
-                                                   ("webm", "libopus"), ("mpegts", "mp2"),
-                                                   ("mov", "pcm_s16le"), ("mp4", "mp3")])
+@pytest.mark.parametrize(
+    ("container", "acodec"),
+    [
+        ("mp4", "aac"),
+        ("matroska", "libopus"),
+        ("webm", "libopus"),
+        ("mpegts", "mp2"),
+        ("mov", "pcm_s16le"),
+        ("mp4", "mp3"),
+    ],
+)
 @pytest.mark.parametrize(("rate", "channels"), [(48_000, 2), (16_000, 1)])
 def test_audio_track(container: str, acodec: str, rate: int, channels: int) -> None:
     if acodec == "libopus" and rate not in (48_000, 24_000, 16_000, 12_000, 8_000):
         pytest.skip("Opus rates only")
     vcodec = "libvpx-vp9" if container == "webm" else "libx264"
-    data = mf.video(container, vcodec, (32, 24), frames=25, audio=(rate, channels, 1.0),
-                    audio_codec=acodec)
+    data = mf.video(
+        container, vcodec, (32, 24), frames=25, audio=(rate, channels, 1.0), audio_codec=acodec
+    )
     info = tm.probe(data)
     assert info.has_audio
     a = info.audio
@@ -143,7 +155,8 @@ def test_scan_limit_estimates_and_says_so() -> None:
     assert not info.frames_exact
     assert info.frames == 50  # duration (header) x fps, which is right for this file
     exact = tm.probe(data)
-    assert exact.frames_exact and exact.frames == 50
+    assert exact.frames_exact
+    assert exact.frames == 50
 
 
 def test_cover_art_does_not_make_audio_a_video() -> None:
@@ -153,8 +166,7 @@ def test_cover_art_does_not_make_audio_a_video() -> None:
 
 
 def test_paths_and_file_objects_give_the_same_answer(tmp_path: Path) -> None:
-    data = mf.video("mp4", "libx264", (40, 30), frames=8, rotation=90,
-                    audio=(16_000, 1, 0.3))
+    data = mf.video("mp4", "libx264", (40, 30), frames=8, rotation=90, audio=(16_000, 1, 0.3))
     p = mf.write(tmp_path / "clip.bin", data)  # a wrong extension does not matter
     a = tm.probe(p)
     with p.open("rb") as f:
@@ -164,8 +176,11 @@ def test_paths_and_file_objects_give_the_same_answer(tmp_path: Path) -> None:
     c = tm.probe(bytearray(data))
     assert a.source == str(p)
     strip = {"source": ""}
-    assert (a.__class__(**{**_fields(a), **strip}) == b.__class__(**{**_fields(b), **strip})
-            == c.__class__(**{**_fields(c), **strip}))
+    assert (
+        a.__class__(**{**_fields(a), **strip})
+        == b.__class__(**{**_fields(b), **strip})
+        == c.__class__(**{**_fields(c), **strip})
+    )
 
 
 def _fields(info: object) -> dict[str, object]:
@@ -182,8 +197,22 @@ def _fields(info: object) -> dict[str, object]:
 
 def _ffprobe(path: Path) -> dict:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_packets", "-show_streams", "-show_format",
-         "-of", "json", str(path)], check=True, capture_output=True, text=True, timeout=60)
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_packets",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return json.loads(out.stdout)
 
 
@@ -193,22 +222,29 @@ def _rate(text: str) -> float:
 
 
 @pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe is not installed")
-@pytest.mark.parametrize(("container", "codec", "kw"), [
-    ("mp4", "libx264", {"rotation": 90, "audio": (44_100, 2, 1.0)}),
-    ("mov", "mpeg4", {"rotation": 180}),
-    ("matroska", "libx264", {"rotation": 270, "audio": (48_000, 1, 1.0),
-                             "audio_codec": "libopus"}),
-    ("webm", "libvpx-vp9", {"timestamps": VFR_TIMES}),
-    ("mpegts", "libx264", {"audio": (48_000, 2, 1.0), "audio_codec": "mp2"}),
-    # FFmpeg's AVI muxer indexes empty (repeat) chunks when audio is interleaved, so
-    # the header's frame count is more than the packets: we report it as ffprobe does.
-    ("avi", "mpeg4", {"audio": (16_000, 1, 1.0), "audio_codec": "mp3"}),
-    ("ogg", "libvpx", {}),
-])
+@pytest.mark.parametrize(
+    ("container", "codec", "kw"),
+    [
+        ("mp4", "libx264", {"rotation": 90, "audio": (44_100, 2, 1.0)}),
+        ("mov", "mpeg4", {"rotation": 180}),
+        (
+            "matroska",
+            "libx264",
+            {"rotation": 270, "audio": (48_000, 1, 1.0), "audio_codec": "libopus"},
+        ),
+        ("webm", "libvpx-vp9", {"timestamps": VFR_TIMES}),
+        ("mpegts", "libx264", {"audio": (48_000, 2, 1.0), "audio_codec": "mp2"}),
+        # FFmpeg's AVI muxer indexes empty (repeat) chunks when audio is interleaved, so
+        # the header's frame count is more than the packets: we report it as ffprobe does.
+        ("avi", "mpeg4", {"audio": (16_000, 1, 1.0), "audio_codec": "mp3"}),
+        ("ogg", "libvpx", {}),
+    ],
+)
 def test_matches_ffprobe(tmp_path: Path, container: str, codec: str, kw: dict) -> None:
     n = len(kw.get("timestamps", [])) or 20
-    p = mf.write(tmp_path / f"v.{container}", mf.video(container, codec, (66, 38), fps=20,
-                                                       frames=n, **kw))
+    p = mf.write(
+        tmp_path / f"v.{container}", mf.video(container, codec, (66, 38), fps=20, frames=n, **kw)
+    )
     ref = _ffprobe(p)
     v = next(s for s in ref["streams"] if s["codec_type"] == "video")
     info = tm.probe(p)
@@ -218,8 +254,9 @@ def test_matches_ffprobe(tmp_path: Path, container: str, codec: str, kw: dict) -
             rot = int(-sd["rotation"]) % 360  # ffprobe: counter-clockwise; ours: clockwise
     assert info.rotation == rot == kw.get("rotation", 0)
     swap = rot in (90, 270)
-    assert (info.width, info.height) == ((v["height"], v["width"]) if swap
-                                         else (v["width"], v["height"]))
+    assert (info.width, info.height) == (
+        (v["height"], v["width"]) if swap else (v["width"], v["height"])
+    )
     assert info.codec == v["codec_name"]
     if "nb_frames" in v:
         assert info.frames == int(v["nb_frames"])

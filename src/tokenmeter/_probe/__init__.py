@@ -87,8 +87,11 @@ def probe(
             bound is not positive.
         MissingDependencyError: the ``media`` extra is not installed.
     """
-    if timeout == DEFAULT_TIMEOUT and max_bytes == DEFAULT_MAX_BYTES and (
-            scan_bytes == DEFAULT_SCAN_BYTES):
+    if (
+        timeout == DEFAULT_TIMEOUT
+        and max_bytes == DEFAULT_MAX_BYTES
+        and (scan_bytes == DEFAULT_SCAN_BYTES)
+    ):
         limits = _DEFAULT_LIMITS
     else:
         limits = Limits(timeout, max_bytes, scan_bytes)
@@ -112,12 +115,16 @@ def _probe_guarded(g: Guard) -> MediaInfo:
     if route is None:
         raise UnsupportedFormatError(
             f"{g.name}: not an image, video or audio format that tokenmeter reads (it starts "
-            f"with {describe_head(head)}); see docs/probe.md for the formats", source=g.name)
+            f"with {describe_head(head)}); see docs/probe.md for the formats",
+            source=g.name,
+        )
     kind, fmt = route
     if kind == "unsupported":
         raise UnsupportedFormatError(
             f"{g.name}: {fmt} images are not supported (Pillow cannot open them without a "
-            "plugin); convert to JPEG, PNG, WebP or AVIF", source=g.name)
+            "plugin); convert to JPEG, PNG, WebP or AVIF",
+            source=g.name,
+        )
     try:
         if kind == "image":
             from .image import probe_image
@@ -132,18 +139,31 @@ def _probe_guarded(g: Guard) -> MediaInfo:
         return probe_av(g, fmt)
     except (ProbeError, MissingDependencyError):
         raise
-    except (RecursionError, MemoryError, ValueError, TypeError, OverflowError, OSError,
-            KeyError, IndexError, AttributeError, ZeroDivisionError, EOFError) as exc:
+    except (
+        RecursionError,
+        MemoryError,
+        ValueError,
+        TypeError,
+        OverflowError,
+        OSError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        ZeroDivisionError,
+        EOFError,
+    ) as exc:
         # A last net: the readers turn library errors into ProbeErrors themselves, but a
         # hostile file must never surface as a raw exception from deep inside a library.
         g.check()
-        raise CorruptMediaError(f"{g.name}: cannot read the {fmt} header "
-                                f"({type(exc).__name__}: {exc})", source=g.name) from None
+        raise CorruptMediaError(
+            f"{g.name}: cannot read the {fmt} header ({type(exc).__name__}: {exc})", source=g.name
+        ) from None
 
 
 # -- batches -----------------------------------------------------------------------------
 
 _pools: dict[int, Any] = {}
+_atexit_registered = False
 #: Worker process ids that served the last :func:`probe_many` call (for diagnostics).
 _last_pids: set[int] = set()
 
@@ -230,11 +250,13 @@ def _payload(x: Any, i: int) -> Any:
         return None
     raise InvalidInputError(
         f"inputs[{i}]: cannot probe a {type(x).__name__}; pass a local path, bytes, or a "
-        "binary file object")
+        "binary file object"
+    )
 
 
-def _stream(it: Iterator[Any], workers: int, raise_first: bool, chunksize: int,
-            opts: dict[str, Any]) -> Iterator[MediaInfo | ProbeError]:
+def _stream(
+    it: Iterator[Any], workers: int, raise_first: bool, chunksize: int, opts: dict[str, Any]
+) -> Iterator[MediaInfo | ProbeError]:
     _last_pids.clear()
     if workers == 1:
         for i, x in enumerate(it):
@@ -268,8 +290,12 @@ def _deliver(r: MediaInfo | ProbeError, raise_first: bool) -> MediaInfo | ProbeE
     return r
 
 
-def _drain(entry: tuple[Future[Any] | None, list[Any], list[Any]], workers: int,
-           raise_first: bool, opts: dict[str, Any]) -> Iterator[MediaInfo | ProbeError]:
+def _drain(
+    entry: tuple[Future[Any] | None, list[Any], list[Any]],
+    workers: int,
+    raise_first: bool,
+    opts: dict[str, Any],
+) -> Iterator[MediaInfo | ProbeError]:
     fut, chunk, payloads = entry
     results: list[Any] = []
     if fut is not None:
@@ -287,11 +313,20 @@ def _pool(workers: int) -> Any:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
-            else "spawn"
+        method = (
+            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        )
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(["tokenmeter._probe"])
+        global _atexit_registered
+        if not _atexit_registered:
+            import atexit
+
+            _atexit_registered = True
+            # Stop the workers before interpreter teardown, while the modules that
+            # shutting them down needs are still there.
+            atexit.register(_shutdown_pools)
         pool = _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     return pool
 
@@ -306,8 +341,7 @@ def _submit(workers: int, items: list[Any], opts: dict[str, Any]) -> Future[Any]
         return _pool(workers).submit(_probe_chunk, items, opts)  # type: ignore[no-any-return]
 
 
-def _result(fut: Future[Any], workers: int, items: list[Any],
-            opts: dict[str, Any]) -> list[Any]:
+def _result(fut: Future[Any], workers: int, items: list[Any], opts: dict[str, Any]) -> list[Any]:
     from concurrent.futures.process import BrokenProcessPool
 
     try:
@@ -324,8 +358,7 @@ def _result(fut: Future[Any], workers: int, items: list[Any],
                 _, (r,) = _submit(workers, [x], opts).result()
             except BrokenProcessPool:
                 name = describe(x)
-                r = CorruptMediaError(f"{name}: the probe crashed reading this file",
-                                      source=name)
+                r = CorruptMediaError(f"{name}: the probe crashed reading this file", source=name)
             out.append(r)
         return out
 
@@ -335,4 +368,3 @@ def _shutdown_pools() -> None:
     while _pools:
         _, pool = _pools.popitem()
         pool.shutdown(wait=True, cancel_futures=True)
-

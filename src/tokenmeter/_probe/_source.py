@@ -54,8 +54,16 @@ class Guard:
         tripped: ``None``, or the error to raise because a bound was crossed.
     """
 
-    def __init__(self, raw: IO[bytes], name: str, size: int, limits: Limits,
-                 *, base: int = 0, fd: int | None = None) -> None:
+    def __init__(
+        self,
+        raw: IO[bytes],
+        name: str,
+        size: int,
+        limits: Limits,
+        *,
+        base: int = 0,
+        fd: int | None = None,
+    ) -> None:
         self._raw = raw
         self.fd = fd
         self._read = raw.read
@@ -79,10 +87,14 @@ class Guard:
         if self.tripped is not None:
             return isinstance(self.tripped, ProbeTimeoutError)
         if time.monotonic() > self.deadline:
-            self._trip(ProbeTimeoutError(
-                f"{self.name}: reading the header took longer than the {self.limits.timeout:g} s "
-                "time bound; the file is pathological or the machine is overloaded (pass a "
-                "larger timeout= to allow more)", source=self.name))
+            self._trip(
+                ProbeTimeoutError(
+                    f"{self.name}: reading the header took longer than the "
+                    f"{self.limits.timeout:g} s time bound; the file is pathological or the machine is overloaded (pass a "
+                    "larger timeout= to allow more)",
+                    source=self.name,
+                )
+            )
             return True
         return False
 
@@ -102,9 +114,13 @@ class Guard:
         if n is None or n < 0:
             n = max(self.size - self.tell(), 0)
         if self.bytes_read + n > self.budget:
-            self._trip(ProbeError(
-                f"{self.name}: probing would read more than {self.budget} bytes (max_bytes); "
-                "the header is unreasonably large or the file is malformed", source=self.name))
+            self._trip(
+                ProbeError(
+                    f"{self.name}: probing would read more than {self.budget} bytes (max_bytes); "
+                    "the header is unreasonably large or the file is malformed",
+                    source=self.name,
+                )
+            )
             return b""
         try:
             data = self._read(n)
@@ -244,7 +260,9 @@ def _open_path(source: str | os.PathLike[Any], limits: Limits) -> _Opened:
     if isinstance(path, str) and _SCHEME.match(path):
         raise MediaNotFoundError(
             f"{name}: URLs are not probed; tokenmeter reads only local files. Download it "
-            "and pass the path, bytes, or a file object", source=name)
+            "and pass the path, bytes, or a file object",
+            source=name,
+        )
     if not path:
         raise MediaNotFoundError("'': an empty path names no file", source=name)
     try:
@@ -258,8 +276,9 @@ def _open_path(source: str | os.PathLike[Any], limits: Limits) -> _Opened:
     except PermissionError:
         raise MediaNotFoundError(f"{name}: permission denied", source=name) from None
     except OSError as exc:
-        raise MediaNotFoundError(f"{name}: cannot open: {exc.strerror or exc}",
-                                 source=name) from None
+        raise MediaNotFoundError(
+            f"{name}: cannot open: {exc.strerror or exc}", source=name
+        ) from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -267,14 +286,15 @@ def _open_path(source: str | os.PathLike[Any], limits: Limits) -> _Opened:
         if not stat.S_ISREG(st.st_mode):
             raise MediaNotFoundError(
                 f"{name}: not a regular file (a FIFO, socket or device); only files are probed",
-                source=name)
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        f = os.fdopen(fd, "rb")
+                source=name,
+            )
+        # O_NONBLOCK stays: it does not affect reads of a regular file. Unbuffered: the
+        # probes read in large pieces or through their own buffers.
+        f = io.FileIO(fd, "r", closefd=True)
     except BaseException:
         os.close(fd)
         raise
-    return _Opened(Guard(f, name, st.st_size, limits, fd=f.fileno()), f, None)
+    return _Opened(Guard(f, name, st.st_size, limits, fd=fd), f, None)
 
 
 def _open_fileobj(f: Any, limits: Limits) -> _Opened:
@@ -284,8 +304,9 @@ def _open_fileobj(f: Any, limits: Limits) -> _Opened:
     try:
         seekable = bool(f.seekable()) if hasattr(f, "seekable") else hasattr(f, "seek")
     except (OSError, ValueError) as exc:
-        raise MediaNotFoundError(f"{name}: cannot use the file object: {exc}",
-                                 source=name) from None
+        raise MediaNotFoundError(
+            f"{name}: cannot use the file object: {exc}", source=name
+        ) from None
     if not seekable:
         # A pipe or socket: read it once, within the byte bound, and probe the copy.
         try:
@@ -297,7 +318,9 @@ def _open_fileobj(f: Any, limits: Limits) -> _Opened:
         if len(data) > limits.max_bytes:
             raise ProbeError(
                 f"{name}: a non-seekable stream longer than max_bytes={limits.max_bytes}; "
-                "pass a path or a seekable file object", source=name)
+                "pass a path or a seekable file object",
+                source=name,
+            )
         return _Opened(Guard(io.BytesIO(bytes(data)), name, len(data), limits), None, None)
     try:
         pos = f.tell()
@@ -307,8 +330,9 @@ def _open_fileobj(f: Any, limits: Limits) -> _Opened:
         f.seek(0)
         probe_byte = f.read(0)
     except (OSError, ValueError) as exc:
-        raise MediaNotFoundError(f"{name}: cannot use the file object: {exc}",
-                                 source=name) from None
+        raise MediaNotFoundError(
+            f"{name}: cannot use the file object: {exc}", source=name
+        ) from None
     if not isinstance(probe_byte, (bytes, bytearray)):
         raise InvalidInputError(f"{name}: a text-mode file; open it in binary mode ('rb')")
     # Like Pillow, probe the whole file from offset 0, and put the position back after.

@@ -23,9 +23,17 @@ __all__ = ["probe_audio"]
 # file). Ogg and MP3 lengths come from scanning, so those read through the guard, which
 # bounds bytes and time.
 _FIXED_HEADER = {"WAV", "W64", "FLAC", "AIFF", "AU", "CAF"}
-_DEMUXER = {"WAV": "wav", "W64": "w64", "FLAC": "flac", "AIFF": "aiff", "AU": "au",
-            "CAF": "caf", "OGG": "ogg", "MP3": "mp3"}
-_UNKNOWN_FRAMES = (1 << 62)
+_DEMUXER = {
+    "WAV": "wav",
+    "W64": "w64",
+    "FLAC": "flac",
+    "AIFF": "aiff",
+    "AU": "au",
+    "CAF": "caf",
+    "OGG": "ogg",
+    "MP3": "mp3",
+}
+_UNKNOWN_FRAMES = 1 << 62
 
 
 def probe_audio(g: Guard, fmt: str, fd: int | None) -> AudioInfo | VideoInfo:
@@ -61,13 +69,21 @@ def probe_audio(g: Guard, fmt: str, fd: int | None) -> AudioInfo | VideoInfo:
     except CorruptMediaError as exc:
         raise CorruptMediaError(
             f"{g.name}: not a readable {fmt} file (libsndfile: {reason or 'no length'}; "
-            f"FFmpeg: {exc})", source=g.name) from None
+            f"FFmpeg: {exc})",
+            source=g.name,
+        ) from None
 
 
 def _from_soundfile(f: Any, g: Guard) -> AudioInfo | None:
     rate, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
     if rate <= 0 or channels <= 0 or frames < 0 or frames >= _UNKNOWN_FRAMES:
         return None  # no usable length in the header: let FFmpeg try
-    return AudioInfo(duration=frames / rate, sample_rate=rate, channels=channels,
-                     samples=frames, format=str(f.format), codec=str(f.subtype),
-                     source=g.name)
+    return AudioInfo(
+        duration=frames / rate,
+        sample_rate=rate,
+        channels=channels,
+        samples=frames,
+        format=str(f.format),
+        codec=str(f.subtype),
+        source=g.name,
+    )

@@ -32,8 +32,19 @@ class Sniffed(NamedTuple):
 
 _ASF = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 _AVIF_BRANDS = {b"avif", b"avis"}
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
-                b"mif1", b"msf1", b"mif2"}
+_HEIF_BRANDS = {
+    b"heic",
+    b"heix",
+    b"heim",
+    b"heis",
+    b"hevc",
+    b"hevx",
+    b"hevm",
+    b"hevs",
+    b"mif1",
+    b"msf1",
+    b"mif2",
+}
 _BMP_DIB = {12, 16, 40, 52, 56, 64, 108, 124}
 _MOV_ATOMS = {b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"}
 
@@ -141,18 +152,21 @@ def sniff(head: bytes, *, id3_tail: bytes | None = None) -> Sniffed | None:
 def _iso_bmff(h: bytes) -> Sniffed:
     size = int.from_bytes(h[:4], "big")
     end = min(size, len(h)) if size >= 16 else min(len(h), 64)
-    brands = {h[8:12]} | {h[i:i + 4] for i in range(16, end - 3, 4)}
+    brands = {h[8:12]} | {h[i : i + 4] for i in range(16, end - 3, 4)}
     if brands & _AVIF_BRANDS:
         return Sniffed("image", "AVIF")
-    if h[8:12] in _HEIF_BRANDS or (brands & _HEIF_BRANDS and not brands & {
-            b"isom", b"iso2", b"mp41", b"mp42", b"M4A ", b"M4V ", b"qt  ", b"3gp4", b"3gp5"}):
+    if h[8:12] in _HEIF_BRANDS or (
+        brands & _HEIF_BRANDS
+        and not brands
+        & {b"isom", b"iso2", b"mp41", b"mp42", b"M4A ", b"M4V ", b"qt  ", b"3gp4", b"3gp5"}
+    ):
         return Sniffed("unsupported", "HEIF/HEIC")
     return Sniffed("av", "mov")
 
 
 def _ogg(h: bytes) -> Sniffed:
     nseg = h[26] if len(h) > 26 else 0
-    first = h[27 + nseg:27 + nseg + 8]
+    first = h[27 + nseg : 27 + nseg + 8]
     if first[:7] == b"\x01vorbis" or first[:8] == b"OpusHead" or first[:5] == b"\x7fFLAC":
         return Sniffed("audio", "OGG")
     return Sniffed("av", "ogg")

@@ -77,8 +77,15 @@ def _open(g: Guard, demuxer: str, options: dict[str, str]) -> Any:
     g.seek(0)
     remaining = max(g.deadline - _now(), 0.001)
     try:
-        return av.open(g, "r", format=demuxer, options=options, buffer_size=16384,
-                       timeout=remaining, io_open=_refuse_io)
+        return av.open(
+            g,
+            "r",
+            format=demuxer,
+            options=options,
+            buffer_size=16384,
+            timeout=remaining,
+            io_open=_refuse_io,
+        )
     except Exception as exc:
         g.check()
         raise _classify(g, exc, demuxer) from None
@@ -96,13 +103,12 @@ def _classify(g: Guard, exc: BaseException, demuxer: str) -> ProbeError:
     if isinstance(exc, ProbeError):
         return exc
     if isinstance(exc, getattr(av, "InvalidDataError", ())) or "Invalid data" in msg:
-        return CorruptMediaError(f"{g.name}: not a readable {demuxer} file: {msg}",
-                                 source=g.name)
-    if isinstance(exc, (getattr(av, "PatchWelcomeError", ()), getattr(av, "DecoderNotFoundError",
-                                                                       ()))):
+        return CorruptMediaError(f"{g.name}: not a readable {demuxer} file: {msg}", source=g.name)
+    if isinstance(
+        exc, (getattr(av, "PatchWelcomeError", ()), getattr(av, "DecoderNotFoundError", ()))
+    ):
         return UnsupportedFormatError(f"{g.name}: {demuxer}: {msg}", source=g.name)
-    return CorruptMediaError(f"{g.name}: cannot read the {demuxer} header: {msg}",
-                             source=g.name)
+    return CorruptMediaError(f"{g.name}: cannot read the {demuxer} header: {msg}", source=g.name)
 
 
 def probe_av(g: Guard, demuxer: str) -> VideoInfo | AudioInfo:
@@ -135,8 +141,7 @@ def _read(c: Any, g: Guard, demuxer: str, *, final: bool) -> VideoInfo | AudioIn
         raise _classify(g, exc, demuxer) from None
 
 
-def _read_streams(c: Any, g: Guard, demuxer: str, *,
-                  final: bool) -> VideoInfo | AudioInfo | None:
+def _read_streams(c: Any, g: Guard, demuxer: str, *, final: bool) -> VideoInfo | AudioInfo | None:
     av = _av()
     attached = int(av.stream.Disposition.attached_pic)
     videos = [s for s in c.streams.video if not int(s.disposition) & attached]
@@ -146,12 +151,20 @@ def _read_streams(c: Any, g: Guard, demuxer: str, *,
         if not final:
             return None
         g.check()
-        raise UnsupportedFormatError(f"{g.name}: the {demuxer} file has no video or audio "
-                                     "stream", source=g.name)
+        raise UnsupportedFormatError(
+            f"{g.name}: the {demuxer} file has no video or audio stream", source=g.name
+        )
     audio_info = None
     if audios:
-        audio_info = _audio(c, audios[0], g, fmt, scan=not videos,
-                            estimated=demuxer in _BITRATE_DURATION, final=final)
+        audio_info = _audio(
+            c,
+            audios[0],
+            g,
+            fmt,
+            scan=not videos,
+            estimated=demuxer in _BITRATE_DURATION,
+            final=final,
+        )
         if audio_info is None:
             return None
     if not videos:
@@ -162,19 +175,22 @@ def _read_streams(c: Any, g: Guard, demuxer: str, *,
 # -- audio ----------------------------------------------------------------------------
 
 
-def _audio(c: Any, s: Any, g: Guard, fmt: str, *, scan: bool, estimated: bool,
-           final: bool) -> AudioInfo | None:
+def _audio(
+    c: Any, s: Any, g: Guard, fmt: str, *, scan: bool, estimated: bool, final: bool
+) -> AudioInfo | None:
     cc = s.codec_context
     if cc is None:
-        raise UnsupportedFormatError(f"{g.name}: audio stream in a codec FFmpeg cannot read",
-                                     source=g.name)
+        raise UnsupportedFormatError(
+            f"{g.name}: audio stream in a codec FFmpeg cannot read", source=g.name
+        )
     rate = int(cc.sample_rate or 0)
     channels = int(cc.channels or 0)
     if rate <= 0 or channels <= 0:
         if not final:
             return None
-        raise CorruptMediaError(f"{g.name}: the audio stream declares no sample rate or "
-                                "channel count", source=g.name)
+        raise CorruptMediaError(
+            f"{g.name}: the audio stream declares no sample rate or channel count", source=g.name
+        )
     duration = _stream_duration(c, s)
     if scan and (duration is None or estimated):
         sc = _scan(c, s, g)
@@ -191,8 +207,15 @@ def _audio(c: Any, s: Any, g: Guard, fmt: str, *, scan: bool, estimated: bool,
         samples = int(s.duration)
     else:
         samples = round(duration * rate)
-    return AudioInfo(duration=duration, sample_rate=rate, channels=channels, samples=samples,
-                     format=fmt, codec=str(cc.codec.canonical_name), source=g.name)
+    return AudioInfo(
+        duration=duration,
+        sample_rate=rate,
+        channels=channels,
+        samples=samples,
+        format=fmt,
+        codec=str(cc.codec.canonical_name),
+        source=g.name,
+    )
 
 
 def _container_name(g: Guard, demuxer: str) -> str:
@@ -243,8 +266,9 @@ def _hms(text: str) -> float | None:
 class _Scan:
     __slots__ = ("complete", "deltas", "duration", "frames")
 
-    def __init__(self, frames: int, duration: float | None, deltas: list[int],
-                 complete: bool) -> None:
+    def __init__(
+        self, frames: int, duration: float | None, deltas: list[int], complete: bool
+    ) -> None:
         self.frames = frames
         self.duration = duration
         self.deltas = deltas
@@ -294,18 +318,21 @@ def _scan(c: Any, s: Any, g: Guard) -> _Scan:
 # -- video ----------------------------------------------------------------------------------
 
 
-def _video(c: Any, s: Any, g: Guard, demuxer: str, fmt: str, audio: AudioInfo | None, *,
-           final: bool) -> VideoInfo | None:
+def _video(
+    c: Any, s: Any, g: Guard, demuxer: str, fmt: str, audio: AudioInfo | None, *, final: bool
+) -> VideoInfo | None:
     cc = s.codec_context
     if cc is None:
-        raise UnsupportedFormatError(f"{g.name}: video stream in a codec FFmpeg cannot read",
-                                     source=g.name)
+        raise UnsupportedFormatError(
+            f"{g.name}: video stream in a codec FFmpeg cannot read", source=g.name
+        )
     w, h = int(cc.width or 0), int(cc.height or 0)
     if w <= 0 or h <= 0:
         if not final:
             return None
-        raise CorruptMediaError(f"{g.name}: the video stream declares no picture size",
-                                source=g.name)
+        raise CorruptMediaError(
+            f"{g.name}: the video stream declares no picture size", source=g.name
+        )
     tb = s.time_base
     duration = _stream_duration(c, s)
     frames = int(s.frames or 0)
@@ -332,8 +359,9 @@ def _video(c: Any, s: Any, g: Guard, demuxer: str, fmt: str, audio: AudioInfo | 
             duration = duration or sc.duration or _container_duration(c)
             fps = avg or base or (sc.frames / sc.duration if sc.duration else None)
             if duration is None or not fps:
-                raise CorruptMediaError(f"{g.name}: the video stream has no frames that can "
-                                        "be counted", source=g.name)
+                raise CorruptMediaError(
+                    f"{g.name}: the video stream has no frames that can be counted", source=g.name
+                )
             frames = max(round(duration * fps), sc.frames, 1)
             frames_exact = False
     if duration is None:
@@ -353,8 +381,9 @@ def _video(c: Any, s: Any, g: Guard, demuxer: str, fmt: str, audio: AudioInfo | 
     if not 0 < fps <= _MAX_FPS:
         fps = avg or base or 0.0
     if not 0 < fps <= _MAX_FPS:
-        raise CorruptMediaError(f"{g.name}: the video stream has no usable frame rate",
-                                source=g.name)
+        raise CorruptMediaError(
+            f"{g.name}: the video stream has no usable frame rate", source=g.name
+        )
     real_fps = real if real is not None else base
     if real is not None and tb:
         for better in (avg, base):
@@ -369,9 +398,21 @@ def _video(c: Any, s: Any, g: Guard, demuxer: str, fmt: str, audio: AudioInfo | 
         vfr = avg is not None and base is not None and abs(avg - base) > 0.005 * base
     if rotation in (90, 270):
         w, h = h, w
-    return VideoInfo(width=w, height=h, duration=duration, fps=fps, frames=frames,
-                     rotation=rotation, real_fps=real_fps, vfr=vfr, frames_exact=frames_exact,
-                     codec=str(cc.codec.canonical_name), format=fmt, audio=audio, source=g.name)
+    return VideoInfo(
+        width=w,
+        height=h,
+        duration=duration,
+        fps=fps,
+        frames=frames,
+        rotation=rotation,
+        real_fps=real_fps,
+        vfr=vfr,
+        frames_exact=frames_exact,
+        codec=str(cc.codec.canonical_name),
+        format=fmt,
+        audio=audio,
+        source=g.name,
+    )
 
 
 def _rate(r: Fraction | None) -> float | None:
@@ -414,14 +455,40 @@ def _timing(deltas: list[int] | None, tb: Fraction | None) -> tuple[bool, float 
 class _Track:
     __slots__ = ("deltas", "rotation", "time_base")
 
-    def __init__(self, rotation: int, deltas: list[int] | None,
-                 time_base: Fraction | None) -> None:
+    def __init__(self, rotation: int, deltas: list[int] | None, time_base: Fraction | None) -> None:
         self.rotation = rotation
         self.deltas = deltas
         self.time_base = time_base
 
 
-def _boxes(g: Guard, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+class _Window:
+    """Reads of a guarded file through a cache of 64 KiB blocks: walking boxes takes many
+    small reads, nearly all of them within the block the previous one came from."""
+
+    __slots__ = ("blocks", "g", "size")
+    BLOCK = 65_536
+
+    def __init__(self, g: Guard) -> None:
+        self.g = g
+        self.size = g.size
+        self.blocks: dict[int, bytes] = {}
+
+    def pread(self, offset: int, n: int) -> bytes:
+        first, last = offset // self.BLOCK, (offset + max(n, 1) - 1) // self.BLOCK
+        if last - first > 16:  # a big table: read it straight, without caching
+            return self.g.pread(offset, n)
+        parts = []
+        for b in range(first, last + 1):
+            block = self.blocks.get(b)
+            if block is None:
+                block = self.blocks[b] = self.g.pread(b * self.BLOCK, self.BLOCK)
+            parts.append(block)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        start = offset - first * self.BLOCK
+        return data[start : start + n]
+
+
+def _boxes(g: _Window, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of the boxes between ``start`` and ``end``."""
     pos = start
     for _ in range(100_000):
@@ -446,7 +513,7 @@ def _boxes(g: Guard, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
         pos += size
 
 
-def _find(g: Guard, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+def _find(g: _Window, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
     for k, a, b in _boxes(g, start, end):
         if k == kind:
             return a, b
@@ -461,8 +528,9 @@ def _matrix(raw: bytes) -> tuple[float, float, float, float]:
     return a / 65536, b / 65536, c / 65536, d / 65536
 
 
-def _mov_track(g: Guard, track_id: int) -> _Track | None:
+def _mov_track(guard: Guard, track_id: int) -> _Track | None:
     """Rotation and frame durations of MOV/MP4 track ``track_id`` (None if not found)."""
+    g = _Window(guard)
     moov = _find(g, 0, g.size, b"moov")
     if moov is None:
         return None
@@ -472,7 +540,7 @@ def _mov_track(g: Guard, track_id: int) -> _Track | None:
             raw = g.pread(a, 100)
             off = 48 if raw[:1] == b"\x01" else 36
             if len(raw) >= off + 36:
-                movie = _matrix(raw[off:off + 36])
+                movie = _matrix(raw[off : off + 36])
         elif kind == b"trak":
             t = _trak(g, a, b, track_id, movie)
             if t is not None:
@@ -480,17 +548,18 @@ def _mov_track(g: Guard, track_id: int) -> _Track | None:
     return None
 
 
-def _trak(g: Guard, start: int, end: int, track_id: int,
-          movie: tuple[float, float, float, float]) -> _Track | None:
+def _trak(
+    g: _Window, start: int, end: int, track_id: int, movie: tuple[float, float, float, float]
+) -> _Track | None:
     tkhd = _find(g, start, end, b"tkhd")
     if tkhd is None:
         return None
     raw = g.pread(tkhd[0], 92)
     v1 = raw[:1] == b"\x01"
     id_off, m_off = (20, 52) if v1 else (12, 40)
-    if len(raw) < m_off + 36 or int.from_bytes(raw[id_off:id_off + 4], "big") != track_id:
+    if len(raw) < m_off + 36 or int.from_bytes(raw[id_off : id_off + 4], "big") != track_id:
         return None
-    ta, tb_, _, _ = _matrix(raw[m_off:m_off + 36])
+    ta, tb_, _, _ = _matrix(raw[m_off : m_off + 36])
     ma, mb, mc, md = movie
     # FFmpeg multiplies the track matrix by the movie matrix (row vectors: [x y 1] · M).
     a, b = ta * ma + tb_ * mc, ta * mb + tb_ * md
@@ -501,7 +570,7 @@ def _trak(g: Guard, start: int, end: int, track_id: int,
     return _Track(rotation, deltas, time_base)
 
 
-def _stts(g: Guard, start: int, end: int) -> tuple[list[int] | None, Fraction | None]:
+def _stts(g: _Window, start: int, end: int) -> tuple[list[int] | None, Fraction | None]:
     mdia = _find(g, start, end, b"mdia")
     if mdia is None:
         return None, None
@@ -512,7 +581,7 @@ def _stts(g: Guard, start: int, end: int) -> tuple[list[int] | None, Fraction | 
             raw = g.pread(a, 24)
             off = 20 if raw[:1] == b"\x01" else 12
             if len(raw) >= off + 4:
-                scale = int.from_bytes(raw[off:off + 4], "big")
+                scale = int.from_bytes(raw[off : off + 4], "big")
                 time_base = Fraction(1, scale) if scale else None
         elif kind == b"minf":
             stbl = _find(g, a, b, b"stbl")
@@ -552,7 +621,7 @@ def _vint(buf: bytes, pos: int, *, mask: bool) -> tuple[int, int] | None:
     n = 8 - first.bit_length() + 1
     if pos + n > len(buf):
         return None
-    value = int.from_bytes(buf[pos:pos + n], "big")
+    value = int.from_bytes(buf[pos : pos + n], "big")
     if mask:
         value &= (1 << (7 * n)) - 1
         if value == (1 << (7 * n)) - 1:
@@ -606,8 +675,7 @@ def _mkv_tracks(buf: bytes, start: int, end: int, track_index: int) -> int:
                     if eid3 == _PROJECTION:
                         for eid4, a4, b4 in _elements(buf, a3, b3):
                             if eid4 == _POSE_ROLL and b4 - a4 in (4, 8):
-                                roll = struct.unpack(">f" if b4 - a4 == 4 else ">d",
-                                                     buf[a4:b4])[0]
+                                roll = struct.unpack(">f" if b4 - a4 == 4 else ">d", buf[a4:b4])[0]
         if k == track_index:
             if not math.isfinite(roll):
                 return 0

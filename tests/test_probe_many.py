@@ -1,0 +1,146 @@
+"""probe_many (order, errors, worker processes) and the facade's count() over media."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("av")
+pytest.importorskip("PIL")
+pytest.importorskip("soundfile")
+
+import mediafactory as mf
+import tokenmeter as tm
+from tokenmeter import _probe
+from tokenmeter.errors import CorruptMediaError, InvalidInputError, MediaNotFoundError
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> list[object]:
+    d = tmp_path_factory.mktemp("batch")
+    items: list[object] = []
+    for i in range(40):
+        k = i % 5
+        if k == 0:
+            items.append(mf.write(d / f"{i}.png", mf.image("PNG", (10 + i, 5 + i))))
+        elif k == 1:
+            items.append(mf.image("GIF", (3 + i, 2), frames=1 + i % 3))  # bytes
+        elif k == 2:
+            items.append(mf.write(d / f"{i}.wav", mf.audio("WAV", frames=100 + i)))
+        elif k == 3:
+            items.append(str(d / f"missing-{i}.png"))  # a per-item error
+        else:
+            items.append(io.BytesIO(mf.image("JPEG", (8, 8 + i))))  # probed locally
+    return items
+
+
+def _expected(items: list[object]) -> list[object]:
+    out: list[object] = []
+    for x in items:
+        if isinstance(x, io.BytesIO):
+            x.seek(0)
+        try:
+            out.append(tm.probe(x))
+        except tm.ProbeError as exc:
+            out.append(type(exc))
+    return out
+
+
+def _normal(results: list[object]) -> list[object]:
+    return [type(r) if isinstance(r, tm.ProbeError) else r for r in results]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_results_in_input_order_with_errors_in_place(batch: list[object], workers: int) -> None:
+    expected = _expected(batch)
+    got = list(tm.probe_many(iter(batch), workers=workers, chunksize=3))
+    assert _normal(got) == expected
+    assert sum(isinstance(r, MediaNotFoundError) for r in got) == 8
+    missing = got[3]
+    assert isinstance(missing, MediaNotFoundError)
+    assert "missing-3.png" in str(missing)
+
+
+def test_pool_uses_two_processes(batch: list[object]) -> None:
+    paths = [x for x in batch if isinstance(x, Path)] * 8
+    got = list(tm.probe_many(paths, workers=2, chunksize=2))
+    assert len(got) == len(paths)
+    assert all(isinstance(r, (tm.ImageInfo, tm.AudioInfo)) for r in got)
+    # Two worker processes served the batch, so both cores were put to work.
+    assert len(_probe._last_pids) == 2
+
+
+def test_errors_raise(batch: list[object]) -> None:
+    it = tm.probe_many(batch, workers=2, errors="raise", chunksize=4)
+    assert isinstance(next(it), tm.ImageInfo)
+    assert isinstance(next(it), tm.ImageInfo)
+    assert isinstance(next(it), tm.AudioInfo)
+    with pytest.raises(MediaNotFoundError):
+        next(it)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(InvalidInputError):
+        tm.probe_many([], errors="ignore")
+    with pytest.raises(InvalidInputError):
+        tm.probe_many([], workers=0)
+    with pytest.raises(InvalidInputError):
+        list(tm.probe_many([b"GIF89a", 42], workers=1))
+    assert list(tm.probe_many([], workers=2)) == []
+
+
+def test_corrupt_item_in_a_batch() -> None:
+    good = mf.audio("FLAC", frames=10)
+    got = list(tm.probe_many([good, good[:30], good], workers=2, chunksize=1))
+    assert isinstance(got[0], tm.AudioInfo)
+    assert isinstance(got[2], tm.AudioInfo)
+    assert isinstance(got[1], CorruptMediaError)
+
+
+# -- the facade: count() probes media inputs ------------------------------------------------
+
+
+def _model_for(modality: str) -> tm.Model:
+    for name in tm.list_models():
+        try:
+            m = tm.get_model(name)
+            if modality in m.modalities:
+                if modality == "image":
+                    m.count_image(64, 64)
+                elif modality == "video":
+                    m.count_video(64, 64, 1.0, 2.0)
+                else:
+                    m.count_audio(1.0)
+                return m
+        except tm.TokenmeterError:
+            continue
+    pytest.skip(f"no model in the catalog counts {modality} yet")
+
+
+def test_count_probes_images_from_path_bytes_and_file(tmp_path: Path) -> None:
+    m = _model_for("image")
+    data = mf.image("JPEG", (640, 480), orientation=6)
+    want = m.count_image(480, 640).tokens  # as displayed
+    p = mf.write(tmp_path / "photo.jpg", data)
+    for src in (p, data, io.BytesIO(data)):
+        u = tm.count(m, src)
+        assert u.image == want
+        assert u.total == want
+    assert m.count(p).image == want
+
+
+def test_count_probes_audio(tmp_path: Path) -> None:
+    m = _model_for("audio")
+    data = mf.audio("WAV", sample_rate=16_000, frames=48_000)
+    assert tm.count(m, data).audio == m.count_audio(3.0).tokens
+
+
+def test_count_probes_video(tmp_path: Path) -> None:
+    m = _model_for("video")
+    data = mf.video("mp4", "libx264", (64, 48), fps=10, frames=20, rotation=90)
+    info = tm.probe(data)
+    u = tm.count(m, data)
+    assert u.video == m.count_video(48, 64, info.duration, info.fps, frames=20).tokens
+    assert u.video_seconds == pytest.approx(2.0)
