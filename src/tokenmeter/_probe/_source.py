@@ -90,8 +90,8 @@ class Guard:
             self._trip(
                 ProbeTimeoutError(
                     f"{self.name}: reading the header took longer than the "
-                    f"{self.limits.timeout:g} s time bound; the file is pathological or the machine is overloaded (pass a "
-                    "larger timeout= to allow more)",
+                    f"{self.limits.timeout:g} s time bound; the file is pathological or the "
+                    "machine is overloaded (pass a larger timeout= to allow more)",
                     source=self.name,
                 )
             )
