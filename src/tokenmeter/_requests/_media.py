@@ -92,8 +92,9 @@ class Base64File(io.RawIOBase):
         name: the printable name used in errors (the part's index path).
     """
 
-    #: Characters decoded at a time: 65,536 characters are 49,152 bytes.
-    BLOCK_CHARS = 65_536
+    #: Characters decoded at a time: 87,384 characters are 65,538 bytes, one block for the
+    #: 64 KiB header prefix the image probe reads.
+    BLOCK_CHARS = 87_384
     _BLOCK_BYTES = BLOCK_CHARS // 4 * 3
 
     def __init__(self, payload: str, name: str) -> None:
@@ -188,8 +189,10 @@ def clean_base64(text: str, where: str, max_bytes: int) -> str:
         # MIME-style line breaks: some clients wrap at 76 characters.
         text = text.translate(_WHITESPACE)
     body = text.rstrip("=")
-    if len(text) - len(body) > 2:
-        raise InvalidInputError(f"{where}: malformed base64 (more than two '=' at the end)")
+    pad = len(text) - len(body)
+    if pad and (pad > 2 or (len(body) + pad) % 4):
+        raise InvalidInputError(f"{where}: malformed base64 ('=' padding that does not end a "
+                                "4-character group)")
     if not body:
         raise InvalidInputError(f"{where}: empty base64 payload (no media bytes)")
     size = len(body) // 4 * 3 + (0, 0, 1, 2)[len(body) % 4]
