@@ -142,7 +142,7 @@ def test_calibrations_are_non_negative_except_bias() -> None:
 # A plain-Python reference for the features
 # --------------------------------------------------------------------------------------
 
-KIND = {c: code >> 2 for c, code in est._CODES.items()}
+KIND = {c: code >> est._SHIFT for c, code in est._CODES.items()}
 
 
 def reference_features(text: str) -> list[int]:
@@ -153,6 +153,9 @@ def reference_features(text: str) -> list[int]:
     out = dict.fromkeys(est.FEATURES, 0)
     for c in classes:
         out[c] += 1
+    for c, _ in itertools.groupby(classes):
+        if c in est._RUN_CLASSES:
+            out[f"{c}_runs"] += 1
     for kind, group in itertools.groupby(classes, key=KIND.__getitem__):
         seg = list(group)
         n = len(seg)
@@ -175,7 +178,7 @@ def reference_features(text: str) -> list[int]:
         elif kind == 4:
             out["newline_runs"] += 1
         elif kind == 5:
-            out["han_runs"] += 1
+            out["han_segments"] += 1
     out["bias"] = 1 if text else 0
     return [out[f] for f in est.FEATURES]
 

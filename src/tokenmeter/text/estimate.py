@@ -56,19 +56,20 @@ __all__ = [
     "quantize",
 ]
 
-# Class codes are ``kind * 4 + sub`` so the segment kind of a character is ``code >> 2``
+# Class codes are ``kind * 8 + sub`` so the segment kind of a character is ``code >> 3``
 # (one cheap shift instead of a second table lookup).
+_SHIFT = 3
 _CODES = {
-    "lower": 0, "upper": 1, "latin_ext": 2, "greek_cyrillic": 3,  # kind 0: letters
-    "digit": 4,  # kind 1 (ASCII digits only; other digits tokenize like symbols)
-    "punct": 8,  # kind 2: ASCII punctuation and C0 controls
-    "space": 12, "other_ws": 13,  # kind 3: U+0020; tabs, NBSP, the Unicode spaces
-    "newline": 16,  # kind 4: \n \r
-    "han_top": 20, "han": 21, "han_rare": 22,  # kind 5: Han ideographs
-    "cjk_punct": 24, "gen_punct": 25, "symbol": 26,  # kind 6: no segment features
-    "kana": 28, "hangul": 29, "other": 30, "astral": 31,  # kind 7: no segment features
+    "lower": 0, "upper": 1, "latin_ext": 2, "greek": 3, "cyrillic": 4,  # kind 0: letters
+    "digit": 8,  # kind 1 (ASCII digits only; other digits tokenize like symbols)
+    "punct": 16,  # kind 2: ASCII punctuation and C0 controls
+    "space": 24, "other_ws": 25,  # kind 3: U+0020; tabs, NBSP, the Unicode spaces
+    "newline": 32,  # kind 4: \n \r
+    "han_top": 40, "han": 41, "han_rare": 42,  # kind 5: Han ideographs
+    "cjk_punct": 48, "gen_punct": 49, "symbol": 50,  # kind 6: no segment features
+    "kana": 56, "hangul": 57, "other": 58, "astral": 59,  # kind 7: no segment features
 }
-_N_CODES = 32
+_N_CODES = 64
 _WORD, _DIGIT, _PUNCT, _SPACE, _NL, _HAN = range(6)
 _N_KINDS = 8
 _UPPER = _CODES["upper"]
@@ -114,19 +115,34 @@ _SEGMENT_FEATURES: tuple[tuple[str, int, int, Callable[[np.ndarray], np.ndarray]
     ("space_runs_ge2", _SPACE, 0, _ge2),
     ("space_len_gt4", _SPACE, 0, _hinge(4)),
     ("newline_runs", _NL, 0, _one),
-    ("han_runs", _HAN, 0, _one),
+    ("han_segments", _HAN, 0, _one),
 )
 # Past this length every segment feature grows linearly, except ceil(n/3), which grows by
 # one every 3: so the cost table stops here (a multiple of 3 above every hinge).
 _LMAX = 15
 
+# Classes whose runs cost a token of their own: a switch into upper case, an accented
+# letter or another script inside a word usually ends a BPE merge.
+_RUN_CLASSES = (
+    "upper", "latin_ext", "greek", "cyrillic", "han_top", "han", "han_rare", "cjk_punct",
+    "gen_punct", "symbol", "kana", "hangul", "other", "astral",
+)
+
 #: Feature names, in the order of :func:`features_matrix`' columns.
-FEATURES: tuple[str, ...] = (*CLASSES, *(f[0] for f in _SEGMENT_FEATURES), "bias")
+FEATURES: tuple[str, ...] = (
+    *CLASSES, *(f"{c}_runs" for c in _RUN_CLASSES), *(f[0] for f in _SEGMENT_FEATURES),
+    "bias",
+)
 _BIAS = len(FEATURES) - 1
 _N_CLS = len(CLASSES)
+_FIRST_SEGMENT_COLUMN = _N_CLS + len(_RUN_CLASSES)
+# Column of each class code's character count, and of its run count (-1: none).
 _COLUMN_OF_CODE = np.full(_N_CODES, -1, dtype=np.int64)
+_RUN_COLUMN_OF_CODE = np.full(_N_CODES, -1, dtype=np.int64)
 for _i, _name in enumerate(CLASSES):
     _COLUMN_OF_CODE[_CODES[_name]] = _i
+for _i, _name in enumerate(_RUN_CLASSES, start=_N_CLS):
+    _RUN_COLUMN_OF_CODE[_CODES[_name]] = _i
 
 #: Fixed-point scale of the coefficients: ``q = round(coefficient * SCALE)``.
 SCALE = 10**6
@@ -138,7 +154,8 @@ _RANGES = (
     (0x30, "digit"), (0x3A, "punct"), (0x41, "upper"), (0x5B, "punct"), (0x61, "lower"),
     (0x7B, "punct"), (0x80, "other"), (0xA0, "other_ws"), (0xA1, "other"),
     (0xC0, "latin_ext"), (0xD7, "other"), (0xD8, "latin_ext"), (0xF7, "other"),
-    (0xF8, "latin_ext"), (0x250, "other"), (0x370, "greek_cyrillic"), (0x530, "other"),
+    (0xF8, "latin_ext"), (0x250, "other"), (0x370, "greek"), (0x400, "cyrillic"),
+    (0x530, "other"),
     (0x1100, "hangul"), (0x1200, "other"), (0x2000, "other_ws"), (0x200B, "other"),
     (0x2010, "gen_punct"), (0x2028, "other_ws"), (0x202A, "other"), (0x202F, "other_ws"),
     (0x2030, "gen_punct"), (0x205F, "other_ws"), (0x2060, "other"), (0x2070, "symbol"),
@@ -226,7 +243,7 @@ def _scan(texts: Sequence[str], han_top: str | None) -> _Scan | None:
     run_start = np.flatnonzero(boundary)
     run_len = np.diff(run_start, append=total)
     run_code = codes[run_start].astype(np.intp)
-    kind = run_code >> 2
+    kind = run_code >> _SHIFT
     seg_mask = np.empty(len(run_start), dtype=bool)
     seg_mask[0] = True
     np.not_equal(kind[1:], kind[:-1], out=seg_mask[1:])
@@ -240,7 +257,7 @@ def _scan(texts: Sequence[str], han_top: str | None) -> _Scan | None:
     cap = (first_code == _UPPER).astype(np.intp)
     cap += cap & (run_len[seg_first] >= 2)
     return _Scan(lengths, offsets, run_start, run_len, run_code, seg_first, seg_len,
-                 first_code >> 2, cap)
+                 first_code >> _SHIFT, cap)
 
 
 def features_matrix(texts: Sequence[str], *, han_top: str | None = None) -> np.ndarray:
@@ -263,11 +280,17 @@ def features_matrix(texts: Sequence[str], *, han_top: str | None = None) -> np.n
     counts = np.bincount(run_sid * _N_CODES + scan.run_code, weights=scan.run_len,
                          minlength=n * _N_CODES)
     counts = counts.reshape(n, _N_CODES).astype(np.int64)
+    runs = np.bincount(run_sid * _N_CODES + scan.run_code, minlength=n * _N_CODES)
+    runs = runs.reshape(n, _N_CODES)
     for code, col in enumerate(_COLUMN_OF_CODE):
         if col >= 0:
             out[:, col] = counts[:, code]
+    for code, col in enumerate(_RUN_COLUMN_OF_CODE):
+        if col >= 0:
+            out[:, col] = runs[:, code]
     seg_sid = run_sid[scan.seg_first]
-    for j, (_, kind, min_cap, value) in enumerate(_SEGMENT_FEATURES, start=_N_CLS):
+    for j, (_, kind, min_cap, value) in enumerate(_SEGMENT_FEATURES,
+                                                  start=_FIRST_SEGMENT_COLUMN):
         sel = (scan.seg_kind == kind) & (scan.seg_cap >= min_cap)
         vals = value(scan.seg_len[sel])
         out[:, j] = np.bincount(seg_sid[sel], weights=vals, minlength=n).astype(np.int64)
@@ -327,24 +350,31 @@ class _Costs:
 
     q: np.ndarray  # per feature
     per_code: np.ndarray  # cost of one character of each class code
+    per_run: np.ndarray  # cost of one run of each class code
     segment: np.ndarray  # cost of a segment by (kind * 3 + cap) * (_LMAX + 1) + length
     slope: np.ndarray  # per kind: extra cost per character past _LMAX
     per3: np.ndarray  # per kind: extra cost per 3 characters past _LMAX
     bias: int
     per_code_list: list[int]
+    per_run_list: list[int]
     segment_list: list[int]
 
 
 def _fold(q: np.ndarray) -> _Costs:
     per_code = np.zeros(_N_CODES, dtype=np.int64)
+    per_run = np.zeros(_N_CODES, dtype=np.int64)
     for code, col in enumerate(_COLUMN_OF_CODE):
         if col >= 0:
             per_code[code] = q[col]
+    for code, col in enumerate(_RUN_COLUMN_OF_CODE):
+        if col >= 0:
+            per_run[code] = q[col]
     lengths = np.arange(_LMAX + 1, dtype=np.int64)
     segment = np.zeros((_N_KINDS, 3, _LMAX + 1), dtype=np.int64)
     slope = np.zeros(_N_KINDS, dtype=np.int64)
     per3 = np.zeros(_N_KINDS, dtype=np.int64)
-    for j, (_, kind, min_cap, value) in enumerate(_SEGMENT_FEATURES, start=_N_CLS):
+    for j, (_, kind, min_cap, value) in enumerate(_SEGMENT_FEATURES,
+                                                  start=_FIRST_SEGMENT_COLUMN):
         vals = value(lengths)
         vals[0] = 0  # no segment has length 0
         for cap in range(min_cap, 3):
@@ -355,8 +385,9 @@ def _fold(q: np.ndarray) -> _Costs:
         elif value not in (_one, _ge2):
             slope[kind] += q[j]
     flat = segment.reshape(-1)
-    return _Costs(q, per_code, flat, slope, per3, int(q[_BIAS]),
-                  [int(v) for v in per_code], [int(v) for v in flat])
+    return _Costs(q, per_code, per_run, flat, slope, per3, int(q[_BIAS]),
+                  [int(v) for v in per_code], [int(v) for v in per_run],
+                  [int(v) for v in flat])
 
 
 @functools.cache
@@ -391,7 +422,8 @@ def _raw(scan: _Scan, costs: _Costs, n: int) -> np.ndarray:
         extra = scan.seg_len[long] - _LMAX
         kinds = scan.seg_kind[long]
         seg_cost[long] += costs.slope[kinds] * extra + costs.per3[kinds] * (-(-extra // 3))
-    run_cost = np.take(costs.per_code, scan.run_code) * scan.run_len
+    run_cost = (np.take(costs.per_code, scan.run_code) * scan.run_len
+                + np.take(costs.per_run, scan.run_code))
     if n == 1:
         return np.array([int(run_cost.sum()) + int(seg_cost.sum()) + costs.bias])
     # Texts are contiguous and runs and segments never span two texts: sum each text by
@@ -424,26 +456,27 @@ def _raw_short(text: str, costs: _Costs) -> int:
     astral = _CODES["astral"]
     codes = [bmp[o] if o < 0x10000 else astral for o in map(ord, text)]
     per_code = costs.per_code_list
+    per_run = costs.per_run_list
     segment = costs.segment_list
     total = costs.bias
     i = 0
     n = len(codes)
     while i < n:
         c0 = codes[i]
-        kind = c0 >> 2
+        kind = c0 >> _SHIFT
         j = i + 1
         while j < n and codes[j] == c0:
             j += 1
         cap = 0
         if c0 == _UPPER:
             cap = 2 if j - i >= 2 else 1
-        total += per_code[c0] * (j - i)
-        while j < n and codes[j] >> 2 == kind:
+        total += per_code[c0] * (j - i) + per_run[c0]
+        while j < n and codes[j] >> _SHIFT == kind:
             c = codes[j]
             k = j + 1
             while k < n and codes[k] == c:
                 k += 1
-            total += per_code[c] * (k - j)
+            total += per_code[c] * (k - j) + per_run[c]
             j = k
         length = j - i
         if length <= _LMAX:
