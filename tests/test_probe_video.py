@@ -279,3 +279,38 @@ def test_matches_ffprobe(tmp_path: Path, container: str, codec: str, kw: dict) -
         assert info.audio.codec == a_ref[0]["codec_name"]
     else:
         assert info.audio is None
+
+
+# -- the fast path loses nothing ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("container", "codec", "kw"),
+    [
+        ("mp4", "libx264", {"audio": (44_100, 1, 0.5), "audio_codec": "mp3", "rotation": 90}),
+        ("mpegts", "mpeg2video", {"audio": (48_000, 2, 0.5), "audio_codec": "mp2"}),
+        ("mpeg", "mpeg2video", {}),
+        ("ogg", "libvpx", {}),
+        ("asf", "wmv2", {}),
+        ("webm", "libvpx-vp9", {"audio": (48_000, 2, 0.5), "audio_codec": "libopus"}),
+        ("matroska", "libx264", {"timestamps": VFR_TIMES}),
+        ("avi", "mpeg4", {"audio": (22_050, 1, 0.5), "audio_codec": "mp3"}),
+    ],
+)
+def test_fast_path_equals_full_analysis(
+    container: str, codec: str, kw: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fast path (tiny probe size, no analysis) must give every field that FFmpeg's
+    # full stream analysis gives: MPEG-PS/TS, Ogg and ASF lose the average rate, and
+    # mono MP3 in MP4 reads as stereo, when the fast path is taken naively.
+    from tokenmeter._probe import video
+
+    n = len(kw.get("timestamps", [])) or 12
+    data = mf.video(container, codec, (48, 32), fps=25, frames=n, **kw)
+    fast = tm.probe(data)
+    monkeypatch.setattr(video, "_FAST", video._FULL)
+    full = tm.probe(data)
+    assert fast == full
+    if "audio" in kw:
+        assert fast.audio is not None
+        assert fast.audio.channels == kw["audio"][1]
