@@ -144,3 +144,19 @@ def test_count_probes_video(tmp_path: Path) -> None:
     u = tm.count(m, data)
     assert u.video == m.count_video(48, 64, info.duration, info.fps, frames=20).tokens
     assert u.video_seconds == pytest.approx(2.0)
+
+
+def test_a_crashed_worker_costs_only_its_items() -> None:
+    # A media library that crashes takes its worker down: the chunk is retried item by
+    # item on a fresh pool, so the other items still get their answers.
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    broken: Future[object] = Future()
+    broken.set_exception(BrokenProcessPool("a worker died"))
+    good, bad = mf.image("PNG", (5, 4)), b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
+    opts = {"timeout": 5.0, "max_bytes": 1 << 20, "scan_bytes": 1 << 20}
+    got = _probe._result(broken, 2, [good, bad], opts)
+    assert isinstance(got[0], tm.ImageInfo)
+    assert (got[0].width, got[0].height) == (5, 4)
+    assert isinstance(got[1], CorruptMediaError)

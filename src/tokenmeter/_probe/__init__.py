@@ -265,14 +265,25 @@ def _stream(
         return
     window: deque[tuple[Future[Any] | None, list[Any], list[Any]]] = deque()
     index = 0
+    pending: list[Any] = []
+    first = True
     while True:
-        chunk = []
+        chunk, pending = pending, []
         for x in it:
             chunk.append(x)
             if len(chunk) == chunksize:
                 break
         if not chunk:
             break
+        if first:
+            first = False
+            pending = [x for _, x in zip(range(1), it, strict=False)]
+            if not pending:
+                # One chunk in all: probing it here is faster than waking a pool.
+                for i, x in enumerate(chunk):
+                    _payload(x, i)
+                    yield _deliver(_probe_one(x, opts), raise_first)
+                return
         payloads = [_payload(x, index + k) for k, x in enumerate(chunk)]
         index += len(chunk)
         remote = [p for p in payloads if p is not None]
@@ -318,7 +329,18 @@ def _pool(workers: int) -> Any:
         )
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
-            ctx.set_forkserver_preload(["tokenmeter._probe"])
+            # Workers fork from a server that has the media libraries loaded already
+            # (a missing one is skipped), so no worker pays their import.
+            ctx.set_forkserver_preload(
+                [
+                    "tokenmeter._probe",
+                    "PIL.Image",
+                    "PIL.JpegImagePlugin",
+                    "PIL.PngImagePlugin",
+                    "av",
+                    "soundfile",
+                ]
+            )
         global _atexit_registered
         if not _atexit_registered:
             import atexit
