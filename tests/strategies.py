@@ -65,3 +65,48 @@ def price_book(models: str, *, currency: str = "CNY", rounding: str = "half_up",
 
     return parse_price_book(text, where=where)
 
+
+
+# -- usage rows for tokenmeter.batch and Meter ---------------------------------------------
+
+#: Models whose media rules cover every rule kind in the catalog, plus text models (with
+#: and without a public vocabulary) and names that resolve nowhere or only in a price book.
+BATCH_MEDIA_MODELS = (
+    "qwen2.5-vl-7b-instruct", "qwen3-vl-8b-instruct", "qwen2.5-omni-7b", "qwen2-audio-7b-instruct",
+    "qwen3-omni-30b-a3b-instruct", "gpt-4o", "gpt-4.1-mini", "gemini-2.5-flash", "gemini-3-pro",
+    "claude-sonnet-4-5", "pixtral-12b", "internvl2.5-8b", "llava-next-7b", "llava-1.5-7b",
+    "llama-3.2-11b-vision-instruct", "whisper-large-v3", "wan2.1-t2v-14b", "cogvideox1.5-5b",
+)
+BATCH_TEXT_MODELS = ("qwen2.5-72b-instruct", "llama-3.1-8b-instruct", "gpt-4o", "ernie-4.0",
+                     "deepseek-chat")
+
+
+@st.composite
+def usage_rows(draw: Any, models: tuple[str | None, ...] = (*BATCH_MEDIA_MODELS,
+                                                            *BATCH_TEXT_MODELS, "no-such-model",
+                                                            None),
+               modalities: tuple[str | None, ...] = ("text", "image", "video", "audio",
+                                                     "image", "video", "audio", "smell", None),
+               max_tokens: int = 10**9, bad: bool = True) -> dict[str, Any]:
+    """One row of a usage table (a dict of the input columns), mostly valid, sometimes not:
+    missing or out-of-range values, unknown names, a negative reported count."""
+    def maybe(strategy: Any, *junk: Any) -> Any:
+        extra = [st.just(j) for j in junk] if bad else []
+        return draw(st.one_of(st.none(), strategy, strategy, strategy, *extra))
+
+    reported = draw(st.one_of(st.none(), st.none(), st.none(), st.integers(0, max_tokens),
+                              st.integers(0, max_tokens), *([st.just(-3)] if bad else [])))
+    return {
+        "model": draw(st.sampled_from(models)),
+        "modality": draw(st.sampled_from(modalities)),
+        "width": maybe(st.integers(1, 5000), 0, -7, 2**31),
+        "height": maybe(st.integers(1, 5000), 0),
+        "duration": maybe(st.floats(0.0, 400.0, allow_nan=False), -1.0, 1e8),
+        "fps": maybe(st.sampled_from([1.0, 23.976, 24.0, 25.0, 30.0, 60.0, 2.5]), 0.0),
+        "frames": draw(st.one_of(st.none(), st.none(), st.integers(1, 5000),
+                                 *([st.just(0)] if bad else []))),
+        "text": maybe(st.text(alphabet=text_alphabet, max_size=60)),
+        "reported_tokens": reported,
+        "direction": draw(st.sampled_from([None, "input", "input", "output", "cached",
+                                           "cache_write", *(["sideways"] if bad else [])])),
+    }

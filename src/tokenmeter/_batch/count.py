@@ -142,7 +142,10 @@ def _int_col(frame: Frame, name: str, errors: Errors) -> tuple[I64, B]:
     vals, present, bad = ints(name, arr, frame.n)
     if bad.any() and arr is not None:
         for i in np.flatnonzero(bad):
-            errors.add(int(i), f"{name} must be an int, got {arr[int(i)].as_py()!r}")
+            v = arr[int(i)].as_py()
+            whole = isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+            errors.add(int(i), f"{name} = {v!r} does not fit in int64" if whole
+                       else f"{name} must be an int, got {v!r}")
     return vals, present & ~bad
 
 
