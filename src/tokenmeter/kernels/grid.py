@@ -24,14 +24,15 @@ path (gathered with ``np.flatnonzero``). See ``benchmarks/bench_image.py`` for t
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import InvalidInputError
-from ._intmath import I64, as_sides
+from ..errors import CountOverflowError, InvalidInputError
+from ._intmath import I64, INT64_MAX, MAX_SIDE, as_sides, broadcast_same
 
 __all__ = [
     "QWEN_VARIANTS",
@@ -48,7 +49,7 @@ QWEN_VARIANTS = ("transformers", "qwen-vl-utils")
 QwenVariant = Literal["transformers", "qwen-vl-utils"]
 
 # Items per block: 8 float64/int64 working arrays of this length stay inside a 2 MiB L2.
-_BLOCK = 1 << 14
+_BLOCK = 1 << 16
 # Integers up to 2**53 convert to float64 exactly; past it numpy's float(a) / float(b) may
 # round twice where Python's int / int rounds once, so such items take the scalar path.
 _EXACT_FLOAT = 2**53
@@ -204,36 +205,48 @@ def _scalar(h: int, w: int, p: _Params, index: int) -> tuple[int, int]:
 class _Buffers:
     """Preallocated per-block working arrays (one set per call, reused block to block)."""
 
-    __slots__ = ("fa", "fb", "fc", "fd", "ma", "mb")
+    __slots__ = ("fa", "fb", "fc", "fd", "ia", "ma", "mb", "sa", "sb", "st")
 
     def __init__(self, n: int) -> None:
         self.fa = np.empty(n, np.float64)
         self.fb = np.empty(n, np.float64)
         self.fc = np.empty(n, np.float64)
         self.fd = np.empty(n, np.float64)
+        self.sa = np.empty(n, np.float32)
+        self.sb = np.empty(n, np.float32)
+        self.st = np.empty(n, np.float32)
+        self.ia = np.empty(n, np.int32)
         self.ma = np.empty(n, np.bool_)
         self.mb = np.empty(n, np.bool_)
 
 
-def _check_ratio(
-    h: I64, w: I64, hf: F64, wf: F64, buf: _Buffers, n: int, p: _Params, offset: int
+def _ratio_ok(hmax: float, hmin: float, wmax: float, wmin: float, p: _Params) -> bool:
+    """A whole-block bound: float division is monotone, so if ``max(h) / min(w)`` and
+    ``max(w) / min(h)`` are within the limit, every item of the block is."""
+    return hmax / wmin <= p.max_ratio and wmax / hmin <= p.max_ratio
+
+
+def _check_ratio_items(
+    h: I64,
+    w: I64,
+    hf: np.ndarray,
+    wf: np.ndarray,
+    buf: _Buffers,
+    n: int,
+    p: _Params,
+    offset: int,
 ) -> None:
     """Raise for the first item with ``max(h, w) / min(h, w) > max_ratio``.
 
-    A whole-block bound comes first: float division is monotone, so if
-    ``max(h) / min(w)`` and ``max(w) / min(h)`` are within the limit, every item is.
-    Only blocks that fail the bound pay for the per-item divisions.
+    The divisions are made in float64 on exact integer values, as Python's ``int / int``
+    computes them (both operands are below 2**53, so each division rounds once).
     """
-    hmax, hmin = float(hf.max()), float(hf.min())
-    wmax, wmin = float(wf.max()), float(wf.min())
-    if hmax / wmin <= p.max_ratio and wmax / hmin <= p.max_ratio:
-        return
     r = buf.fc[:n]
     bad = buf.ma[:n]
     tmp = buf.mb[:n]
-    np.divide(hf, wf, out=r)
+    np.divide(hf, wf, out=r, dtype=np.float64)
     np.greater(r, p.max_ratio, out=bad)
-    np.divide(wf, hf, out=r)
+    np.divide(wf, hf, out=r, dtype=np.float64)
     np.greater(r, p.max_ratio, out=tmp)
     bad |= tmp
     if bad.any():
@@ -244,7 +257,10 @@ def _check_ratio(
 def _slow(h: I64, w: I64, qh: I64, qw: I64, p: _Params, offset: int, idx: I64) -> tuple[I64, I64]:
     """Exact resize for the items ``idx`` whose rounded area is outside the bounds.
 
-    Returns the final grid (sides divided by ``factor``) for those items.
+    ``qh``/``qw`` are those items' rounded grids. Both resize branches are evaluated on
+    every one of these items and the right one picked per item: fewer numpy calls than
+    gathering each branch's items separately. Returns the final grids (sides divided by
+    ``factor``).
     """
     f = p.factor
     hs = h[idx]
@@ -258,35 +274,140 @@ def _slow(h: I64, w: I64, qh: I64, qw: I64, p: _Params, offset: int, idx: I64) -
     big = area > p.max_pixels
     small = ~big & (area < p.min_pixels)
     hw = hs * ws  # exact in int64 (sides < 2**31)
+    hf = hs.astype(np.float64)
+    wf = ws.astype(np.float64)
+    hwf = hw.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # max_pixels branch: beta = sqrt(h*w / max_pixels); floor(h / beta / f) * f.
+        beta = np.sqrt(hwf / p.max_pixels)
+        nh = np.floor(hf / beta / f)
+        nw = np.floor(wf / beta / f)
+        if p.clamp_floor:
+            np.maximum(nh, 1.0, out=nh)
+            np.maximum(nw, 1.0, out=nw)
+        # min_pixels branch: beta = sqrt(min_pixels / (h*w)); ceil(h * beta / f) * f.
+        beta = np.sqrt(p.min_pixels / hwf)
+        mh = np.ceil(hf * beta / f)
+        mw = np.ceil(wf * beta / f)
+    gh = np.where(big, nh, np.where(small, mh, hb // f)).astype(np.int64)
+    gw = np.where(big, nw, np.where(small, mw, wb // f)).astype(np.int64)
     # Items whose h*w is not exact as float64 go through the scalar reference, since
     # numpy's float(h*w) / max_pixels rounds twice where Python's int / int rounds once.
     inexact = (big | small) & (hw > _EXACT_FLOAT)
-    if big.any():
-        b = big & ~inexact
-        hf = hs[b].astype(np.float64)
-        wf = ws[b].astype(np.float64)
-        beta = np.sqrt(hw[b].astype(np.float64) / p.max_pixels)
-        nh = np.floor(hf / beta / f).astype(np.int64) * f
-        nw = np.floor(wf / beta / f).astype(np.int64) * f
-        if p.clamp_floor:
-            np.maximum(nh, f, out=nh)
-            np.maximum(nw, f, out=nw)
-        hb[b] = nh
-        wb[b] = nw
-    if small.any():
-        s = small & ~inexact
-        hf = hs[s].astype(np.float64)
-        wf = ws[s].astype(np.float64)
-        beta = np.sqrt(p.min_pixels / hw[s].astype(np.float64))
-        hb[s] = np.ceil(hf * beta / f).astype(np.int64) * f
-        wb[s] = np.ceil(wf * beta / f).astype(np.int64) * f
     for j in np.flatnonzero(inexact).tolist():
-        hb[j], wb[j] = _scalar(int(hs[j]), int(ws[j]), p, offset + int(idx[j]))
-    zero = (hb <= 0) | (wb <= 0)
+        rh, rw = _scalar(int(hs[j]), int(ws[j]), p, offset + int(idx[j]))
+        gh[j], gw[j] = rh // f, rw // f
+    zero = (gh <= 0) | (gw <= 0)
     if zero.any():
         j = int(np.flatnonzero(zero)[0])
-        raise _zero_error(int(hs[j]), int(ws[j]), int(hb[j]), int(wb[j]), p, offset + int(idx[j]))
-    return hb // f, wb // f
+        raise _zero_error(
+            int(hs[j]), int(ws[j]), int(gh[j]) * f, int(gw[j]) * f, p, offset + int(idx[j])
+        )
+    return gh, gw
+
+
+def _out_of_range(
+    qh: np.ndarray, qw: np.ndarray, qt: np.ndarray, buf: _Buffers, n: int, p: _Params
+) -> tuple[I64, I64, I64]:
+    """Positions (in the block) and rounded grids of items whose area is out of bounds."""
+    bad = buf.ma[:n]
+    tmp = buf.mb[:n]
+    np.less(qt, p.tok_lo, out=bad)
+    np.greater(qt, p.tok_hi, out=tmp)
+    bad |= tmp
+    idx = np.flatnonzero(bad)
+    return idx, qh[idx].astype(np.int64), qw[idx].astype(np.int64)
+
+
+def _block_f64(
+    hb_: I64,
+    wb_: I64,
+    hmin: int,
+    hmax: int,
+    wmin: int,
+    wmax: int,
+    buf: _Buffers,
+    n: int,
+    p: _Params,
+    start: int,
+) -> tuple[F64, F64, F64]:
+    """One block in float64: any valid side (up to 2**31 - 1)."""
+    hf, wf, qt = buf.fa[:n], buf.fb[:n], buf.fd[:n]
+    np.copyto(hf, hb_, casting="unsafe")
+    np.copyto(wf, wb_, casting="unsafe")
+    if not _ratio_ok(hmax, hmin, wmax, wmin, p):
+        _check_ratio_items(hb_, wb_, hf, wf, buf, n, p, start)
+    f = float(p.factor)
+    # round(side / factor) with ties to even. Division (not multiplication by 1/f) so
+    # that exact halves such as 14/28 stay exact and rint sees the true tie; every
+    # side < 2**31 so the quotient's rounding error can never create a false tie.
+    np.divide(hf, f, out=hf)
+    np.rint(hf, out=hf)
+    np.divide(wf, f, out=wf)
+    np.rint(wf, out=wf)
+    # Exact below 2**53; above, float rounding is monotone, so comparisons against the
+    # token bounds (< 2**53) still hold.
+    np.multiply(hf, wf, out=qt)
+    return hf, wf, qt
+
+
+def _block_f32(
+    hb_: I64,
+    wb_: I64,
+    hs: np.ndarray,
+    ws: np.ndarray,
+    hmin: int,
+    hmax: int,
+    wmin: int,
+    wmax: int,
+    buf: _Buffers,
+    n: int,
+    p: _Params,
+    start: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One block in float32, for sides below 2**20 and token bounds below 2**24.
+
+    Why float32 is exact here: ``fl32(side / factor)`` is within ``side / factor * 2**-24
+    < 2**-4 / factor`` of the true quotient, while a non-tie quotient is at least
+    ``1 / (2 * factor)`` from the nearest half; exact halves are representable (quotients
+    < 2**23). So ``rint`` (ties to even) gives Python's ``round`` on every side. Grid
+    products are exact below 2**24, and comparisons with the bounds (< 2**24) are exact
+    above it because rounding is monotone. float32 arithmetic runs at twice the SIMD
+    width of float64 and its conversions from int32 are vectorized, which is most of the
+    speed of the common path.
+    """
+    if not _ratio_ok(hmax, hmin, wmax, wmin, p):
+        # A float32 screen first: fl32(h / w) is within a relative 2**-24 of h / w, so any
+        # image beyond the limit lands above R * (1 - 2**-20) or below (1 / R) * (1 +
+        # 2**-20); only such suspects get the exact float64 check.
+        r = buf.st[:n]
+        sus = buf.ma[:n]
+        tmp = buf.mb[:n]
+        np.divide(hs, ws, out=r)
+        np.greater(r, np.float32(p.max_ratio * (1 - 2**-20)), out=sus)
+        np.less(r, np.float32((1 + 2**-20) / p.max_ratio), out=tmp)
+        sus |= tmp
+        if sus.any():
+            _check_ratio_items(hb_, wb_, hs, ws, buf, n, p, start)
+    f = np.float32(p.factor)
+    qt = buf.st[:n]
+    np.divide(hs, f, out=hs)
+    np.rint(hs, out=hs)
+    np.divide(ws, f, out=ws)
+    np.rint(ws, out=ws)
+    np.multiply(hs, ws, out=qt)
+    return hs, ws, qt
+
+
+def _invalid(h: I64, w: I64) -> None:
+    """Re-check whole inputs to raise the error that names the first bad value."""
+    as_sides(h, w)
+    raise AssertionError("unreachable: a block failed the side checks")  # pragma: no cover
+
+
+_LITTLE = sys.byteorder == "little"
+_F32_SIDE = 2**20
+_F32_TOKENS = 2**24
 
 
 def _run(
@@ -302,64 +423,164 @@ def _run(
     out_m: I64 | None,
     m_scale: int,
 ) -> None:
-    """Walk the (flat, contiguous) inputs block by block and fill the requested outputs.
+    """Walk the (flat, contiguous int64) inputs block by block and fill the outputs.
 
     ``out_h``/``out_w`` get the grid sides times ``side_scale``; ``out_t`` gets
     ``q_h * q_w + t_offset``; ``out_m`` gets ``q_h * q_w * m_scale``.
+
+    The side checks (1 <= side <= 2**31 - 1) happen here, block by block while the block
+    is in cache, instead of in separate passes over the whole arrays: every valid side
+    has a zero high 32-bit word and a positive low word, so the low words (a strided
+    int32 view, little-endian) are the sides themselves.
     """
     n_total = h.shape[0]
     if n_total == 0:
         return
     buf = _Buffers(min(_BLOCK, n_total))
-    f = float(p.factor)
+    h32 = h.view(np.int32)
+    w32 = w.view(np.int32)
+    f32_ok = p.tok_hi < _F32_TOKENS
+    # Items whose rounded area falls outside the bounds are collected across blocks and
+    # resized together at the end: the exact resize costs a few dozen numpy calls, which
+    # would dominate if paid once per block.
+    pending: list[tuple[I64, I64, I64]] = []
     for start in range(0, n_total, _BLOCK):
         stop = min(start + _BLOCK, n_total)
         n = stop - start
         hb_, wb_ = h[start:stop], w[start:stop]
-        hf, wf, qt = buf.fa[:n], buf.fb[:n], buf.fd[:n]
-        np.copyto(hf, hb_, casting="unsafe")
-        np.copyto(wf, wb_, casting="unsafe")
-        _check_ratio(hb_, wb_, hf, wf, buf, n, p, start)
-        # round(side / factor) with ties to even. Division (not multiplication by 1/f) so
-        # that exact halves such as 14/28 stay exact and rint sees the true tie; every
-        # side < 2**31 so the quotient's rounding error can never create a false tie.
-        np.divide(hf, f, out=hf)
-        np.rint(hf, out=hf)
-        np.divide(wf, f, out=wf)
-        np.rint(wf, out=wf)
-        np.multiply(hf, wf, out=qt)  # exact: both factors < 2**31 and the product is
-        # compared against bounds < 2**53, where float rounding is monotone.
-        lo_ok = float(qt.min()) >= p.tok_lo
-        hi_ok = float(qt.max()) <= p.tok_hi
-        if not (lo_ok and hi_ok):
-            bad = buf.ma[:n]
-            tmp = buf.mb[:n]
-            np.less(qt, p.tok_lo, out=bad)
-            np.greater(qt, p.tok_hi, out=tmp)
-            bad |= tmp
-            idx = np.flatnonzero(bad)
-            gh, gw = _slow(
-                hb_, wb_, hf[idx].astype(np.int64), wf[idx].astype(np.int64), p, start, idx
-            )
-            hf[idx] = gh
-            wf[idx] = gw
-            qt[idx] = gh * gw  # exact: the grid area is bounded by the pixel bounds
+        # int64 reductions: they check the range, and give the exact extremes that the
+        # whole-block aspect bound and the float32 eligibility need.
+        hmin, hmax = int(hb_.min()), int(hb_.max())
+        wmin, wmax = int(wb_.min()), int(wb_.max())
+        if hmin < 1 or wmin < 1 or hmax > MAX_SIDE or wmax > MAX_SIDE:
+            _invalid(h, w)
+        # float32 and int32 hold every value of the block exactly (see _block_f32); the
+        # last test bounds the largest rounded grid, so no int32 cast can overflow.
+        small = (
+            f32_ok
+            and hmax < _F32_SIDE
+            and wmax < _F32_SIDE
+            and round(hmax / p.factor) * round(wmax / p.factor) < 2**30
+        )
+        if small:
+            hs, ws = buf.sa[:n], buf.sb[:n]
+            # The low 32-bit words of valid sides are the sides (a strided int32 view);
+            # int32 -> float32 conversion is vectorized, int64 -> float is not.
+            np.copyto(hs, h32[2 * start : 2 * stop : 2], casting="unsafe")
+            np.copyto(ws, w32[2 * start : 2 * stop : 2], casting="unsafe")
+            qh, qw, qt = _block_f32(hb_, wb_, hs, ws, hmin, hmax, wmin, wmax, buf, n, p, start)
+        else:
+            qh, qw, qt = _block_f64(hb_, wb_, hmin, hmax, wmin, wmax, buf, n, p, start)
+        # The rounded grid is monotone in each side, so the block's extremes bound every
+        # item's grid; the reductions run only when those bounds do not settle it.
+        f = p.factor
+        lo_sure = round(hmin / f) * round(wmin / f) >= p.tok_lo
+        hi_sure = round(hmax / f) * round(wmax / f) <= p.tok_hi
+        if (not lo_sure and float(qt.min()) < p.tok_lo) or (
+            not hi_sure and float(qt.max()) > p.tok_hi
+        ):
+            idx, gh, gw = _out_of_range(qh, qw, qt, buf, n, p)
+            pending.append((idx + start, gh, gw))
+        _write(
+            qh,
+            qw,
+            qt,
+            small,
+            buf,
+            n,
+            start,
+            stop,
+            out_h,
+            out_w,
+            side_scale,
+            out_t,
+            t_offset,
+            out_m,
+            m_scale,
+        )
+    if pending:
+        idx = np.concatenate([x[0] for x in pending])
+        gh, gw = _slow(
+            h,
+            w,
+            np.concatenate([x[1] for x in pending]),
+            np.concatenate([x[2] for x in pending]),
+            p,
+            0,
+            idx,
+        )
         if out_h is not None and out_w is not None:
-            np.multiply(hf, side_scale, out=out_h[start:stop], casting="unsafe")
-            np.multiply(wf, side_scale, out=out_w[start:stop], casting="unsafe")
+            out_h[idx] = gh * side_scale
+            out_w[idx] = gw * side_scale
+        area = gh * gw
+        if out_t is not None:
+            out_t[idx] = area + t_offset
+        if out_m is not None:
+            out_m[idx] = area * m_scale
+
+
+def _write(
+    qh: np.ndarray,
+    qw: np.ndarray,
+    qt: np.ndarray,
+    small: bool,
+    buf: _Buffers,
+    n: int,
+    start: int,
+    stop: int,
+    out_h: I64 | None,
+    out_w: I64 | None,
+    side_scale: int,
+    out_t: I64 | None,
+    t_offset: int,
+    out_m: I64 | None,
+    m_scale: int,
+) -> None:
+    """Store one block's results. Small values go through int32 (whose conversions from
+    float32 and widenings to int64 are vectorized; float -> int64 casts are not)."""
+    if small:
+        qi = buf.ia[:n]
+        if out_h is not None and out_w is not None:
+            np.copyto(qi, qh, casting="unsafe")
+            np.multiply(qi, side_scale, out=out_h[start:stop])
+            np.copyto(qi, qw, casting="unsafe")
+            np.multiply(qi, side_scale, out=out_w[start:stop])
+        if out_m is not None:
+            np.copyto(qi, qt, casting="unsafe")
+            np.multiply(qi, m_scale, out=out_m[start:stop], dtype=np.int64)
         if out_t is not None:
             if t_offset:
-                np.add(qt, t_offset, out=out_t[start:stop], casting="unsafe")
-            else:
-                np.copyto(out_t[start:stop], qt, casting="unsafe")
+                np.add(qt, np.float32(t_offset), out=qt)  # exact: qt + offset < 2**24
+            np.copyto(qi, qt, casting="unsafe")
+            np.copyto(out_t[start:stop], qi)
+        return
+    # Items still to be resized may hold huge rounded grids here; their casts can
+    # overflow harmlessly, since the resize pass overwrites them.
+    with np.errstate(invalid="ignore"):
+        if out_h is not None and out_w is not None:
+            np.multiply(qh, side_scale, out=out_h[start:stop], casting="unsafe")
+            np.multiply(qw, side_scale, out=out_w[start:stop], casting="unsafe")
+        if out_t is not None:
+            np.add(qt, t_offset, out=out_t[start:stop], casting="unsafe")
         if out_m is not None:
             np.multiply(qt, m_scale, out=out_m[start:stop], casting="unsafe")
 
 
 def _prepare(heights: Any, widths: Any) -> tuple[I64, I64, tuple[int, ...]]:
-    h, w = as_sides(heights, widths)
-    shape = h.shape
-    return (np.ascontiguousarray(h).reshape(-1), np.ascontiguousarray(w).reshape(-1), shape)
+    """Flat contiguous int64 copies (or views) of the inputs, and their common shape.
+
+    int64 inputs are only checked for shape here; their values are checked block by
+    block in :func:`_run`. Other dtypes (and big-endian machines) take the full up-front
+    check of :func:`~tokenmeter.kernels._intmath.as_sides`.
+    """
+    ha = np.asarray(heights)
+    wa = np.asarray(widths)
+    if not (_LITTLE and ha.dtype == np.int64 and wa.dtype == np.int64):
+        ha, wa = as_sides(ha, wa)
+    else:
+        ha, wa = broadcast_same(("height", ha), ("width", wa))
+    shape = ha.shape
+    return (np.ascontiguousarray(ha).reshape(-1), np.ascontiguousarray(wa).reshape(-1), shape)
 
 
 def smart_resize(
@@ -478,6 +699,11 @@ def smart_resize_tokens(
     p = _params(factor, min_pixels, max_pixels, max_ratio, variant)
     off = _int_param("offset", offset, 0, 2**20)
     ppt = _int_param("patches_per_token", patches_per_token, 0, 2**20)
+    if ppt and (p.tok_hi + 1) * ppt > INT64_MAX:
+        raise CountOverflowError(
+            f"max_pixels = {p.max_pixels} with patches_per_token = {ppt} can give patch "
+            "counts past int64; lower max_pixels"
+        )
     h, w, shape = _prepare(heights, widths)
     out_t = np.empty(h.shape, np.int64)
     out_m = np.empty(h.shape, np.int64) if ppt else None
