@@ -74,18 +74,18 @@ def count_info(model: Model, info: MediaInfo, **opts: Any) -> TokenCount:
     if isinstance(info, ImageInfo):
         return model.count_image(info.width, info.height, **opts)
     if isinstance(info, VideoInfo):
-        if info.audio is not None and "audio" in model.modalities:
-            opts.setdefault("audio_duration", info.audio.duration)
-        try:
-            return model.count_video(info.width, info.height, info.duration, info.fps,
-                                     frames=info.frames, **opts)
-        except InvalidInputError as exc:
-            if "audio_duration" in str(exc) and "audio_duration" in opts:
-                opts.pop("audio_duration")
-                return model.count_video(info.width, info.height, info.duration, info.fps,
-                                         frames=info.frames, **opts)
-            raise
+        # Rules that can count a soundtrack (Gemini; Qwen2.5-Omni with use_audio_in_video)
+        # get the probed audio stream's length, and 0 for a silent file.
+        if "audio_duration" in model.rule("video").options:
+            opts.setdefault("audio_duration",
+                            info.audio.duration if info.audio is not None else 0.0)
+        return model.count_video(info.width, info.height, info.duration, info.fps,
+                                 frames=info.frames, **opts)
     if isinstance(info, AudioInfo):
+        # Sample-counting rules use the header's exact samples and rate (resampled to 16 kHz).
+        if info.samples is not None and "samples" in model.rule("audio").options:
+            opts.setdefault("samples", info.samples)
+            opts.setdefault("sample_rate", info.sample_rate)
         return model.count_audio(info.duration, **opts)
     raise InvalidInputError(f"not a media description: {type(info).__name__}")
 

@@ -580,6 +580,16 @@ class DitLatentRule(VideoRule):
                                            patch_hw=self.patch_hw, pad_latent_t=self.pad_latent_t,
                                            frame_multiple_round_down=self.round_frames_down)
         gt, gh, gw = lt // self.patch_t, lh // self.patch_hw, lw // self.patch_hw
+        empty = (gh == 0) | (gw == 0)
+        if empty.any():
+            # A side under vae_spatial * patch_hw px has no latent patch; the pipelines
+            # fail on it (CogVideoX's rotary grid divides by zero).
+            i = int(np.flatnonzero(empty.ravel())[0])
+            raise InvalidInputError(
+                f"video {i}: height = {int(heights.ravel()[i])}, width = "
+                f"{int(widths.ravel()[i])} is smaller than one latent patch "
+                f"({self.vae_spatial * self.patch_hw} px); the pipeline cannot generate it"
+            )
         tokens = checked_mul("tokens", checked_mul("tokens", gt, gh), gw)
         return RuleResult(
             tokens=tokens,

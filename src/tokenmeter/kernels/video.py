@@ -185,7 +185,7 @@ def linspace_round_f32(stop: int, num: int) -> I64:
     lo = np.float32(0) + step * i[:half].astype(np.float32)
     hi = end - step * (num - 1 - i[half:]).astype(np.float32)
     vals = np.concatenate([lo, hi]).astype(np.float32)
-    return np.rint(vals).astype(np.int64)
+    return _i64(np.rint(vals))
 
 
 def qwen3_timestamp_digits(indices: I64, video_fps: float, temporal_patch_size: int = 2) -> int:
