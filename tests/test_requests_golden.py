@@ -267,15 +267,21 @@ def qwen_vl_encoding() -> Any:
                              special_tokens=specials)
 
 
+@functools.lru_cache(maxsize=1)
+def qwen_template() -> Any:
+    """The template compiled as transformers compiles chat templates."""
+    import jinja2
+
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(QWEN2VL_TEMPLATE)
+
+
 def qwen_template_reference(body: dict[str, Any], usage: tm.Usage) -> int:
     """Tokens of the prompt Qwen's processor builds: the Jinja template rendered, each
     ``<|image_pad|>`` / ``<|video_pad|>`` expanded to its part's placeholder count."""
-    import jinja2
-
     messages = body["input"]["messages"] if isinstance(body.get("input"), dict) else \
         body["messages"]
-    prompt = jinja2.Template(QWEN2VL_TEMPLATE).render(messages=messages,
-                                                      add_generation_prompt=True)
+    prompt = qwen_template().render(messages=messages, add_generation_prompt=True)
     pads = iter([p.count.placeholder_tokens for p in usage.parts
                  if p.kind in ("image", "video") and p.count is not None])
     out = []

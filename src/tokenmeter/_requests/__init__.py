@@ -216,8 +216,8 @@ def count_completion(model: Model | str, response: Any, *, estimate: bool = Fals
 
     Args:
         model: a model id or :class:`~tokenmeter.Model`.
-        response: the generated text, or a response body (OpenAI, Anthropic, Gemini,
-            DashScope) as a dict or JSON text.
+        response: the generated text (a ``str`` is always text), or a response body
+            (OpenAI, Anthropic, Gemini, DashScope) as a dict or as JSON ``bytes``.
         estimate: estimate the text even when the vocabulary is installed.
 
     Returns:

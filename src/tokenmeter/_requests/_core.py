@@ -279,8 +279,12 @@ class MediaCounter:
                 c = self.model.count_image(info.width, info.height, **opts)
                 return MediaItem(count=self._note(c, ignored, note), where=where, kind="image")
             if isinstance(info, VideoInfo):
-                self.require("video", where)
+                rule = self.require("video", where)
                 opts, ignored = self._options("video", part_opts)
+                if info.audio is None and "has_audio" in rule.options:
+                    # No soundtrack in the file: rules that add audio tokens for a video's
+                    # soundtrack (Gemini's 32/s) must not assume one.
+                    opts.setdefault("has_audio", False)
                 from .._facade import count_info
 
                 c = count_info(self.model, info, **opts)

@@ -67,9 +67,10 @@ def count_completion(model: Model | str, response: Any, *, estimate: bool = Fals
 
     Args:
         model: a model id or :class:`~tokenmeter.Model`.
-        response: the generated text (``str``), or a response body (dict or JSON text) from
-            OpenAI Chat Completions or Responses, Anthropic Messages, Gemini
-            ``generateContent`` or DashScope. Every choice/candidate is counted.
+        response: the generated text (a ``str``, always read as text, JSON-mode output
+            included), or a response body (a dict, or its JSON as ``bytes``) from OpenAI
+            Chat Completions or Responses, Anthropic Messages, Gemini ``generateContent`` or
+            DashScope. Every choice/candidate is counted.
         estimate: estimate the text even when the vocabulary is installed.
 
     Returns:
@@ -82,7 +83,9 @@ def count_completion(model: Model | str, response: Any, *, estimate: bool = Fals
     from .._facade import _model
 
     m = _model(model)
-    if isinstance(response, str) and not response.lstrip().startswith(("{", "[")):
+    if isinstance(response, str):
+        # A string is always generated text (JSON-mode output is text too); a body given
+        # as JSON comes as bytes.
         pieces: list[tuple[str, str, str, bool, str]] = [("output", response, "completion",
                                                           True, "")]
         audio: list[tuple[Any, str]] = []

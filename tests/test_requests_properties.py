@@ -1,0 +1,340 @@
+"""Properties of count_request over hypothesis-built requests (random mixes of parts).
+
+* A text-only request counts exactly what ``Model.count_messages`` counts, in every chat
+  format (ChatML, Llama 3, OpenAI, Mistral, the estimated ones).
+* With media, the total is the sum of the parts counted one by one (each media part equal
+  to the modality rule for its size, each text part to ``count_text``) plus the framing,
+  and the framing is the reference's: the Qwen2-VL Jinja template tokenized with Qwen's
+  vocabulary and special tokens, ``llama_models``' ``ChatFormat`` with real images, the
+  OpenAI cookbook rule.
+* The same conversation in the four vendor shapes counts the same on one model.
+
+Media sizes come from a resolver (``https://img.test/<w>x<h>``), so hypothesis can pick any
+size without encoding an image; the data-URL path is exercised by the golden files and by
+the tests at the end of this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mediafactory as mf
+import tokenmeter as tm
+from strategies import text_alphabet
+from test_requests_golden import cookbook_text, qwen_template_reference
+
+QWEN_VL = "qwen2.5-vl-72b-instruct"
+
+short_text = st.text(alphabet=text_alphabet, max_size=40)
+
+
+def resolver(url: str) -> tm.ImageInfo | tm.VideoInfo | tm.AudioInfo:
+    """Media described by their URL: img.test/WxH, vid.test/WxHxSECONDSxFPS, aud.test/SECONDS."""
+    kind, spec = re.match(r"https://(\w+)\.test/(.+)$", url).groups()  # type: ignore[union-attr]
+    if kind == "img":
+        w, h = map(int, spec.split("x"))
+        return tm.ImageInfo(width=w, height=h, format="PNG")
+    if kind == "vid":
+        w, h, d, fps = spec.split("x")
+        frames = max(1, round(float(d) * float(fps)))
+        return tm.VideoInfo(width=int(w), height=int(h), duration=float(d), fps=float(fps),
+                            frames=frames)
+    d = float(spec)
+    return tm.AudioInfo(duration=d, sample_rate=16000, samples=round(d * 16000))
+
+
+# A part: ("text", str) | ("image", (w, h)) | ("video", (w, h, seconds, fps)) | ("audio", s)
+sides = st.integers(28, 2500)
+images = st.tuples(sides, sides).filter(lambda s: max(s) / min(s) <= 150)
+videos = st.tuples(st.integers(56, 1280), st.integers(56, 1280), st.integers(2, 12),
+                   st.sampled_from([24, 25, 30]))
+audios = st.integers(1, 40).map(lambda n: n / 4)
+
+
+def parts(*kinds: str) -> st.SearchStrategy[list[tuple[str, Any]]]:
+    options = [st.tuples(st.just("text"), short_text)]
+    if "image" in kinds:
+        options.append(st.tuples(st.just("image"), images))
+    if "video" in kinds:
+        options.append(st.tuples(st.just("video"), videos))
+    if "audio" in kinds:
+        options.append(st.tuples(st.just("audio"), audios))
+    return st.lists(st.one_of(*options), min_size=1, max_size=5)
+
+
+def conversation(*kinds: str) -> st.SearchStrategy[list[tuple[str, list[tuple[str, Any]]]]]:
+    """Alternating user/assistant turns ending with the user; media only in user turns."""
+    turn = st.tuples(st.sampled_from(["user"]), parts(*kinds))
+    # mistral-common refuses an empty assistant turn; every other format takes one.
+    reply = st.tuples(st.just("assistant"),
+                      st.lists(st.tuples(st.just("text"), short_text.filter(str.strip)),
+                               min_size=1, max_size=3))
+    return st.tuples(st.booleans(), short_text, st.lists(st.tuples(turn, reply), max_size=2),
+                     turn).map(lambda t: ([("system", [("text", t[1])])] if t[0] else [])
+                               + [m for pair in t[2] for m in pair] + [t[3]])
+
+
+def url(kind: str, v: Any) -> str:
+    if kind == "image":
+        return f"https://img.test/{v[0]}x{v[1]}"
+    if kind == "video":
+        return f"https://vid.test/{v[0]}x{v[1]}x{v[2]}x{v[3]}"
+    return f"https://aud.test/{v}"
+
+
+# -- the shapes ----------------------------------------------------------------------------
+
+
+def as_openai(conv: list[tuple[str, list[tuple[str, Any]]]]) -> dict[str, Any]:
+    msgs = []
+    for role, ps in conv:
+        content = []
+        for kind, v in ps:
+            if kind == "text":
+                content.append({"type": "text", "text": v})
+            elif kind == "image":
+                content.append({"type": "image_url", "image_url": {"url": url(kind, v)}})
+            elif kind == "video":
+                content.append({"type": "video_url", "video_url": {"url": url(kind, v)}})
+            else:
+                content.append({"type": "audio_url", "audio_url": {"url": url(kind, v)}})
+        msgs.append({"role": role, "content": content})
+    return {"messages": msgs}
+
+
+def as_dashscope(conv: list[tuple[str, list[tuple[str, Any]]]]) -> dict[str, Any]:
+    return {"model": "qwen-vl-max", "input": {"messages": [
+        {"role": role, "content": [{"text": v} if k == "text" else {k: url(k, v)}
+                                   for k, v in ps]} for role, ps in conv]}}
+
+
+def as_anthropic(conv: list[tuple[str, list[tuple[str, Any]]]]) -> dict[str, Any]:
+    body: dict[str, Any] = {"messages": []}
+    for role, ps in conv:
+        blocks = [{"type": "text", "text": v} if k == "text" else
+                  {"type": "image", "source": {"type": "url", "url": url(k, v)}} for k, v in ps]
+        if role == "system":
+            body["system"] = blocks
+        else:
+            body["messages"].append({"role": role, "content": blocks})
+    return body
+
+
+def as_gemini(conv: list[tuple[str, list[tuple[str, Any]]]]) -> dict[str, Any]:
+    mimes = {"image": "image/png", "video": "video/mp4", "audio": "audio/wav"}
+    body: dict[str, Any] = {"contents": []}
+    for role, ps in conv:
+        gparts = [{"text": v} if k == "text" else
+                  {"fileData": {"mimeType": mimes[k], "fileUri": url(k, v)}} for k, v in ps]
+        if role == "system":
+            body["systemInstruction"] = {"parts": gparts}
+        else:
+            body["contents"].append({"role": "model" if role == "assistant" else "user",
+                                     "parts": gparts})
+    return body
+
+
+def media_sum(model: tm.Model, conv: list[tuple[str, list[tuple[str, Any]]]]) -> int:
+    """Every media part counted on its own by the modality rules."""
+    total = 0
+    for _, ps in conv:
+        for kind, v in ps:
+            if kind == "image":
+                total += model.count_image(*v).tokens
+            elif kind == "video":
+                w, h, d, fps = v
+                total += model.count_video(w, h, float(d), float(fps),
+                                           frames=max(1, round(d * fps)),
+                                           **({"has_audio": False} if "has_audio" in
+                                              model.rule("video").options else {})).tokens
+            elif kind == "audio":
+                opts = {"samples": round(v * 16000), "sample_rate": 16000} if "samples" in \
+                    model.rule("audio").options else {}
+                total += model.count_audio(v, **opts).tokens
+    return total
+
+
+def check_parts(model: tm.Model, usage: tm.Usage, conv: list) -> None:
+    """Total = parts one by one + framing; each part equals its own count."""
+    by_kind: dict[str, int] = {}
+    for p in usage.parts:
+        by_kind[p.kind] = by_kind.get(p.kind, 0) + p.tokens
+    assert usage.input_tokens == sum(by_kind.values())
+    assert by_kind.get("image", 0) + by_kind.get("video", 0) + by_kind.get("audio", 0) == \
+        media_sum(model, conv)
+    texts = [v for _, ps in conv for k, v in ps if k == "text"]
+    estimate = model.tokenizer_name is None or model.text_config.get("chat") in (
+        "anthropic", "gemini", "deepseek", "vicuna")
+    assert by_kind.get("text", 0) == sum(model.count_text(t, estimate=estimate).tokens
+                                         for t in texts)
+
+
+# -- text only: the same as count_messages ---------------------------------------------------
+
+FORMAT_MODELS = ["qwen2.5-72b-instruct", QWEN_VL, "llama-3.3-70b-instruct", "gpt-4-turbo",
+                 "pixtral-12b", "claude-sonnet-4-5", "gemini-2.5-flash", "internvl2.5-8b",
+                 "deepseek-chat"]
+
+
+@pytest.mark.parametrize("model_id", FORMAT_MODELS)
+@given(conv=conversation())
+@settings(max_examples=40)
+def test_text_only_requests_count_what_count_messages_counts(model_id, conv):
+    model = tm.get_model(model_id)
+    msgs = [{"role": role, "content": "".join(v for _, v in ps)} for role, ps in conv]
+    plain = {"messages": msgs}
+    usage = tm.count_request(model, plain)
+    ref = model.count_messages(msgs)
+    assert usage.input_tokens == usage.text == ref.tokens
+    assert usage.exact == ref.exact
+    assert usage.input_tokens == sum(p.tokens for p in usage.parts)
+
+
+# -- with media: parts + framing, and the framing is the reference's -------------------------
+
+
+@given(conv=conversation("image", "video"))
+@settings(max_examples=60)
+def test_qwen_vl_total_is_its_chat_template_tokenized(conv):
+    model = tm.get_model(QWEN_VL)
+    body = as_dashscope(conv)
+    usage = tm.count_request(model, body, resolver=resolver)
+    check_parts(model, usage, conv)
+    assert usage.exact
+    assert usage.input_tokens == qwen_template_reference(body, usage)
+    # The OpenAI shape of the same conversation, as vLLM serves it, is framed the same.
+    assert tm.count_request(model, as_openai(conv), resolver=resolver).input_tokens == \
+        usage.input_tokens
+
+
+@given(conv=conversation("image", "audio"))
+@settings(max_examples=60)
+def test_openai_total_is_the_cookbook_rule_plus_the_media(conv):
+    model = tm.get_model("gpt-4-turbo")
+    body = as_openai(conv)
+    usage = tm.count_request(model, body, resolver=resolver)
+    check_parts(model, usage, conv)
+    assert usage.text == cookbook_text(body["messages"], model)
+    assert usage.input_tokens == usage.text + media_sum(model, conv)
+
+
+@pytest.fixture(scope="module")
+def llama_chat():
+    from llama_models.llama3.chat_format import ChatFormat
+    from llama_models.llama3.tokenizer import Tokenizer
+
+    return ChatFormat(Tokenizer.get_instance())
+
+
+PNG = mf.image("PNG", (64, 48))
+
+
+@given(conv=conversation("image"))
+@settings(max_examples=40)
+def test_llama_vision_total_is_llama_models_chat_format(llama_chat, conv):
+    from llama_models.datatypes import RawMediaItem, RawMessage, RawTextItem, StopReason
+
+    model = tm.get_model("llama-3.2-11b-vision-instruct")
+    usage = tm.count_request(model, as_openai(conv), resolver=resolver)
+    check_parts(model, usage, conv)
+    raw = [RawMessage(role=role, stop_reason=StopReason.end_of_turn, content=[
+        RawTextItem(text=v) if k == "text" else RawMediaItem(data=PNG) for k, v in ps])
+        for role, ps in conv]
+    # One <|image|> token per image in the decoder context (the transformers profile).
+    assert usage.input_tokens == len(llama_chat.encode_dialog_prompt(raw).tokens)
+
+
+@pytest.mark.parametrize("model_id", [QWEN_VL, "claude-sonnet-4-5", "gemini-2.5-flash"])
+@given(conv=conversation("image"))
+@settings(max_examples=30)
+def test_the_four_shapes_count_the_same(model_id, conv):
+    model = tm.get_model(model_id)
+    builders = {"openai": as_openai, "dashscope": as_dashscope, "anthropic": as_anthropic,
+                "gemini": as_gemini}
+    totals = {shape: tm.count_request(model, build(conv), shape=shape, resolver=resolver)
+              for shape, build in builders.items()}
+    first = totals["openai"]
+    for shape, usage in totals.items():
+        assert usage.input_tokens == first.input_tokens, shape
+        assert usage.image == first.image == media_sum(model, conv)
+    # Detection finds each shape where the body tells them apart (a text-only Anthropic
+    # body without a system prompt is also a valid OpenAI body, and counts the same).
+    has_media = any(k != "text" for _, ps in conv for k, _ in ps)
+    for shape, build in builders.items():
+        if shape in ("gemini", "dashscope") or (has_media and shape != "dashscope") or (
+                shape == "anthropic" and conv[0][0] == "system"):
+            assert tm._requests.detect_shape(build(conv)) == shape
+
+
+@given(conv=conversation("image", "video", "audio"))
+@settings(max_examples=40)
+def test_gemini_parts_are_their_rules(conv):
+    model = tm.get_model("gemini-2.5-flash")
+    usage = tm.count_request(model, as_gemini(conv), resolver=resolver)
+    check_parts(model, usage, conv)
+    assert not usage.exact  # Gemini's framing and text are estimates, and say so
+    seconds = sum(v[2] for _, ps in conv for k, v in ps if k == "video")
+    assert float(usage.video_seconds) == pytest.approx(seconds)
+
+
+@given(conv=conversation(), add=st.booleans())
+@settings(max_examples=30)
+def test_generation_prompt_is_one_framing_part(conv, add):
+    model = tm.get_model(QWEN_VL)
+    with_prompt = tm.count_request(model, as_openai(conv))
+    without = tm.count_request(model, as_openai(conv), add_generation_prompt=False)
+    gen = [p for p in with_prompt.parts if p.index == "generation prompt"]
+    assert len(gen) == 1
+    assert with_prompt.input_tokens - without.input_tokens == gen[0].tokens == 3
+    del add
+
+
+# -- inline media go through the same counts -----------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "size"), [("PNG", (1280, 720)), ("JPEG", (640, 480)),
+                                           ("WEBP", (333, 777)), ("GIF", (100, 100))])
+def test_data_urls_count_like_their_sizes(fmt, size):
+    model = tm.get_model(QWEN_VL)
+    data = base64.b64encode(mf.image(fmt, size)).decode()
+    mime = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+    bodies = [
+        {"messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": f"data:{mime[fmt]};base64,{data}"}}]}]},
+        {"messages": [{"role": "user", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": mime[fmt],
+                                         "data": data}}]}]},
+        {"contents": [{"parts": [{"inlineData": {"mimeType": mime[fmt], "data": data}}]}]},
+        {"messages": [{"role": "user", "content": [{"image": f"data:{mime[fmt]};base64,{data}"}]}]},
+    ]
+    want = model.count_image(*size).tokens
+    for body in bodies:
+        assert tm.count_request(model, body).image == want
+
+
+def test_a_png_reads_its_header_and_its_tail_only(monkeypatch):
+    # A PNG's orientation may sit in an eXIf chunk after the image data: the probe reads the
+    # first block and the last 64 KiB, never the middle.
+    import binascii
+
+    from tokenmeter._requests._media import Base64File
+
+    png = mf.png_with_exif_after_idat((3000, 2000), orientation=6)
+    big = png[:-12] + bytes(0) + png[-12:]
+    data = base64.b64encode(big).decode()
+    decoded: list[int] = []
+    real = binascii.a2b_base64
+    monkeypatch.setattr(binascii, "a2b_base64",
+                        lambda s, **k: decoded.append(len(s)) or real(s, **k))
+    body = {"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + data}}]}]}
+    usage = tm.count_request(QWEN_VL, body)
+    # Orientation 6 turns the 3000x2000 picture into a 2000x3000 one.
+    assert usage.image == tm.get_model(QWEN_VL).count_image(2000, 3000).tokens
+    assert sum(decoded) <= 3 * Base64File.BLOCK_CHARS
