@@ -61,7 +61,7 @@ QWEN2VL_SPECIALS = [
 # -- media and placeholders ------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def make_media(spec_json: str) -> bytes:
     """The bytes of a media spec from a golden file (cached: videos take a second)."""
     import mediafactory as mf
@@ -194,7 +194,8 @@ def test_golden_request(path: Path) -> None:
             assert got.exact == ref.exact
             assert got.rule == ref.rule
         for key, value in want.get("details", {}).items():
-            assert got.count is not None and got.count.details[key] == value
+            assert got.count is not None
+            assert got.count.details[key] == value
     for key in ("audio_seconds", "video_seconds"):
         if key in exp:
             assert getattr(usage, key) == Decimal(exp[key])
