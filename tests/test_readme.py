@@ -61,14 +61,21 @@ def test_main_job_command_is_the_declared_script_and_extra():
     assert any("media" in dep for dep in extras["all"])  # the demo writes real media files
 
 
-@pytest.fixture
-def samples(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory):
     pytest.importorskip("av")
     from tokenmeter._demo import make_samples
 
-    make_samples(tmp_path / "samples")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "samples"
+    root = tmp_path_factory.mktemp("readme")
+    make_samples(root / "samples")
+    return root / "samples"
+
+
+@pytest.fixture
+def samples(sample_dir, monkeypatch):
+    """The README's examples run where `tokenmeter demo --keep samples` was run."""
+    monkeypatch.chdir(sample_dir.parent)
+    return sample_dir
 
 
 def test_python_example_runs_and_its_comments_are_true(samples):
