@@ -51,6 +51,8 @@ __all__ = ["GRANULARITIES", "Meter", "MeterKey", "MeterTotals"]
 #: Period lengths a meter can aggregate by.
 GRANULARITIES = ("month", "day", "hour")
 _FORMAT = "tokenmeter.Meter"
+_MODALITY_SET = frozenset(MODALITIES)
+_DIRECTION_INDEX = {d: i for i, d in enumerate(DIRECTIONS)}
 _MAGIC = b"TMMETER\x01"
 _ZERO = Decimal(0)
 
@@ -200,8 +202,8 @@ class Meter:
     Meters merge only with meters of the same granularity, time zone and dedupe mode.
     """
 
-    __slots__ = ("_cells", "_dedupe", "_events", "_granularity", "_keys", "_lock", "_tz",
-                 "_zone")
+    __slots__ = ("_cells", "_dedupe", "_events", "_granularity", "_keys", "_last", "_lock",
+                 "_tz", "_zone")
 
     def __init__(self, *, granularity: str = "month", timezone: str = "UTC",
                  dedupe: bool = True) -> None:
@@ -222,6 +224,7 @@ class Meter:
         self._events: dict[str, _Event] = {}
         self._cells: dict[MeterKey, list[Any]] = {}
         self._keys: dict[MeterKey, MeterKey] = {}  # interned: events share key objects
+        self._last: tuple[dt.datetime, str] | None = None
 
     # -- settings -------------------------------------------------------------------------
 
@@ -245,6 +248,14 @@ class Meter:
 
     def period_of(self, at: dt.datetime) -> str:
         """The period label of the instant ``at`` (timezone-aware)."""
+        cached = self._last
+        if cached is not None and cached[0] is at:  # events of one batch share a time
+            return cached[1]
+        label = self._period_of(at)
+        self._last = (at, label)
+        return label
+
+    def _period_of(self, at: dt.datetime) -> str:
         if not isinstance(at, dt.datetime):
             raise InvalidInputError(f"at must be a datetime, got {type(at).__name__}")
         if at.tzinfo is None or at.utcoffset() is None:
@@ -277,33 +288,42 @@ class Meter:
 
     def _make(self, *, account: object, model: object, modality: object, tokens: object,
               at: dt.datetime, direction: object, seconds: object, exact: object) -> _Event:
-        if not isinstance(account, str):
+        # The hot path of record(): exact type checks first (cheap), the general ones after.
+        if type(account) is not str:
             raise InvalidInputError(f"account must be a str, got {account!r}")
-        if not isinstance(model, str) or not model.strip():
+        if type(model) is not str or not model.strip():
             raise InvalidInputError(f"model must be a non-empty str, got {model!r}")
-        if modality not in MODALITIES:
+        if modality not in _MODALITY_SET:
             raise InvalidInputError(
                 f"modality must be one of {', '.join(MODALITIES)}, got {modality!r}")
-        if direction not in DIRECTIONS:
+        d = _DIRECTION_INDEX.get(direction) if type(direction) is str else None
+        if d is None:
             raise InvalidInputError(
                 f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-        if isinstance(tokens, bool) or not isinstance(tokens, numbers.Integral):
-            raise InvalidInputError(f"tokens must be an int, got {tokens!r}")
+        if type(tokens) is not int:
+            if isinstance(tokens, bool) or not isinstance(tokens, numbers.Integral):
+                raise InvalidInputError(f"tokens must be an int, got {tokens!r}")
+            tokens = int(tokens)
         if tokens < 0:
             raise InvalidInputError(f"tokens must be >= 0, got {tokens}")
-        if not isinstance(exact, bool):
+        if exact is not True and exact is not False:
             raise InvalidInputError(f"exact must be a bool, got {exact!r}")
         key = MeterKey(account, model.strip(), str(modality), self.period_of(at))
         key = self._keys.setdefault(key, key)
-        return (key, DIRECTIONS.index(str(direction)), int(tokens), _seconds(seconds), exact)
+        return (key, d, tokens, None if seconds is None else _seconds(seconds), exact)
 
     def _add(self, ev: _Event) -> None:
-        delta = _cell_delta(ev)
         cell = self._cells.get(ev[0])
         if cell is None:
-            self._cells[ev[0]] = delta
+            self._cells[ev[0]] = _cell_delta(ev)
+        elif ev[1] == 0 and ev[3] is None and ev[0].modality == "text":
+            # plain text input, the common event: no delta list needed
+            cell[0] += 1
+            cell[1] += ev[2]
+            if not ev[4]:
+                cell[10] += 1
         else:
-            for i, v in enumerate(delta):
+            for i, v in enumerate(_cell_delta(ev)):
                 if v:
                     cell[i] += v
 
@@ -612,6 +632,8 @@ class Meter:
             state = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidInputError(f"not a Meter's JSON: {exc}") from None
+        if not isinstance(state, dict):
+            raise InvalidInputError("not a Meter's JSON (not an object)")
         try:
             if state.get("format") != _FORMAT or state.get("version") != 1:
                 raise InvalidInputError(
