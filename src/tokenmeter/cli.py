@@ -898,8 +898,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         paths = make_samples(folder)
         made = time.perf_counter() - t0
         if not (args.json or args.csv):
-            sys.stderr.write(f"tokenmeter demo: made {len(paths)} sample files in {folder} "
-                             f"({made:.1f} s)\n")
+            where = (f"in {folder}" if args.keep else
+                     "in a temporary folder (--keep DIR keeps them)")
+            sys.stderr.write(f"tokenmeter demo: made {len(paths)} sample files {where} "
+                             f"in {made:.1f} s\n")
         items = [Item(label=p.name, path=p) for p in paths]
         read_items(items, jobs=1, progress=None)
         rows = build_report(items, models, book, args=args, price_as=price_as)
