@@ -24,7 +24,10 @@ path (gathered with ``np.flatnonzero``). See ``benchmarks/bench_image.py`` for t
 from __future__ import annotations
 
 import math
+import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -48,8 +51,10 @@ F64 = npt.NDArray[np.float64]
 QWEN_VARIANTS = ("transformers", "qwen-vl-utils")
 QwenVariant = Literal["transformers", "qwen-vl-utils"]
 
-# Items per block: 8 float64/int64 working arrays of this length stay inside a 2 MiB L2.
-_BLOCK = 1 << 16
+# Items per block: the block's int64 inputs and float32/int32 working arrays (about 1 MiB)
+# stay in the L2 cache between the dozen numpy passes a block takes; larger blocks would
+# spill, smaller ones pay more per-call overhead. Measured: 2**14..2**17 within noise.
+_BLOCK = 1 << 15
 # Integers up to 2**53 convert to float64 exactly; past it numpy's float(a) / float(b) may
 # round twice where Python's int / int rounds once, so such items take the scalar path.
 _EXACT_FLOAT = 2**53
@@ -388,7 +393,13 @@ def _block_f32(
         np.less(r, np.float32((1 + 2**-20) / p.max_ratio), out=tmp)
         sus |= tmp
         if sus.any():
-            _check_ratio_items(hb_, wb_, hs, ws, buf, n, p, start)
+            j = np.flatnonzero(sus)
+            hj, wj = hb_[j], wb_[j]
+            # The exact test on the few suspects: max / min > R as Python computes it.
+            bad = np.maximum(hj, wj) / np.minimum(hj, wj) > p.max_ratio
+            if bad.any():
+                i = int(j[np.flatnonzero(bad)[0]])
+                raise _ratio_error(int(hb_[i]), int(wb_[i]), p, start + i)
     f = np.float32(p.factor)
     qt = buf.st[:n]
     np.divide(hs, f, out=hs)
@@ -410,42 +421,40 @@ _F32_SIDE = 2**20
 _F32_TOKENS = 2**24
 
 
-def _run(
-    h: I64,
-    w: I64,
-    p: _Params,
-    *,
-    out_h: I64 | None,
-    out_w: I64 | None,
-    side_scale: int,
-    out_t: I64 | None,
-    t_offset: int,
-    out_m: I64 | None,
-    m_scale: int,
-) -> None:
-    """Walk the (flat, contiguous int64) inputs block by block and fill the outputs.
+@dataclass(frozen=True, slots=True)
+class _Outputs:
+    """Where :func:`_run` stores results: grid sides times ``side_scale``, ``q_h * q_w +
+    t_offset`` and ``q_h * q_w * m_scale`` (each array optional)."""
 
-    ``out_h``/``out_w`` get the grid sides times ``side_scale``; ``out_t`` gets
-    ``q_h * q_w + t_offset``; ``out_m`` gets ``q_h * q_w * m_scale``.
+    out_h: I64 | None = None
+    out_w: I64 | None = None
+    side_scale: int = 1
+    out_t: I64 | None = None
+    t_offset: int = 0
+    out_m: I64 | None = None
+    m_scale: int = 1
+
+
+_Pending = list[tuple[I64, I64, I64]]
+
+
+def _run_range(h: I64, w: I64, p: _Params, o: _Outputs, first: int, last: int) -> _Pending:
+    """Process items ``first..last`` block by block; return the items left to resize.
 
     The side checks (1 <= side <= 2**31 - 1) happen here, block by block while the block
-    is in cache, instead of in separate passes over the whole arrays: every valid side
-    has a zero high 32-bit word and a positive low word, so the low words (a strided
-    int32 view, little-endian) are the sides themselves.
+    is in cache, instead of in separate passes over the whole arrays.
     """
-    n_total = h.shape[0]
-    if n_total == 0:
-        return
-    buf = _Buffers(min(_BLOCK, n_total))
+    buf = _Buffers(min(_BLOCK, last - first))
     h32 = h.view(np.int32)
     w32 = w.view(np.int32)
     f32_ok = p.tok_hi < _F32_TOKENS
+    f = p.factor
     # Items whose rounded area falls outside the bounds are collected across blocks and
     # resized together at the end: the exact resize costs a few dozen numpy calls, which
     # would dominate if paid once per block.
-    pending: list[tuple[I64, I64, I64]] = []
-    for start in range(0, n_total, _BLOCK):
-        stop = min(start + _BLOCK, n_total)
+    pending: _Pending = []
+    for start in range(first, last, _BLOCK):
+        stop = min(start + _BLOCK, last)
         n = stop - start
         hb_, wb_ = h[start:stop], w[start:stop]
         # int64 reductions: they check the range, and give the exact extremes that the
@@ -460,12 +469,13 @@ def _run(
             f32_ok
             and hmax < _F32_SIDE
             and wmax < _F32_SIDE
-            and round(hmax / p.factor) * round(wmax / p.factor) < 2**30
+            and round(hmax / f) * round(wmax / f) < 2**30
         )
         if small:
             hs, ws = buf.sa[:n], buf.sb[:n]
-            # The low 32-bit words of valid sides are the sides (a strided int32 view);
-            # int32 -> float32 conversion is vectorized, int64 -> float is not.
+            # The low 32-bit words of valid sides are the sides (a strided int32 view,
+            # little-endian); int32 -> float32 conversion is vectorized, int64 -> float
+            # is not.
             np.copyto(hs, h32[2 * start : 2 * stop : 2], casting="unsafe")
             np.copyto(ws, w32[2 * start : 2 * stop : 2], casting="unsafe")
             qh, qw, qt = _block_f32(hb_, wb_, hs, ws, hmin, hmax, wmin, wmax, buf, n, p, start)
@@ -473,31 +483,80 @@ def _run(
             qh, qw, qt = _block_f64(hb_, wb_, hmin, hmax, wmin, wmax, buf, n, p, start)
         # The rounded grid is monotone in each side, so the block's extremes bound every
         # item's grid; the reductions run only when those bounds do not settle it.
-        f = p.factor
         lo_sure = round(hmin / f) * round(wmin / f) >= p.tok_lo
         hi_sure = round(hmax / f) * round(wmax / f) <= p.tok_hi
         if (not lo_sure and float(qt.min()) < p.tok_lo) or (
             not hi_sure and float(qt.max()) > p.tok_hi
         ):
             idx, gh, gw = _out_of_range(qh, qw, qt, buf, n, p)
-            pending.append((idx + start, gh, gw))
-        _write(
-            qh,
-            qw,
-            qt,
-            small,
-            buf,
-            n,
-            start,
-            stop,
-            out_h,
-            out_w,
-            side_scale,
-            out_t,
-            t_offset,
-            out_m,
-            m_scale,
-        )
+            if idx.size * 16 > n:
+                # Many here (sizes spread over a wide range): resize them now, while the
+                # block is in cache, rather than gather them from all over memory later.
+                gh, gw = _slow(hb_, wb_, gh, gw, p, start, idx)
+                qh[idx] = gh
+                qw[idx] = gw
+                qt[idx] = gh * gw  # bounded by the pixel bounds: exact in float32
+            else:
+                pending.append((idx + start, gh, gw))
+        _write(qh, qw, qt, small, buf, n, start, stop, o)
+    return pending
+
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+#: Below this many images one thread does the work (a thread hand-off costs more).
+_THREAD_MIN = 1 << 18
+
+
+def _workers() -> int:
+    """Threads for large inputs: ``$TOKENMETER_THREADS`` or the usable CPUs (at most 8)."""
+    env = os.environ.get("TOKENMETER_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
+
+
+def _get_pool(k: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < k:
+            _pool = ThreadPoolExecutor(max_workers=k, thread_name_prefix="tokenmeter-grid")
+            _pool_size = k
+        return _pool
+
+
+def _run(h: I64, w: I64, p: _Params, o: _Outputs) -> None:
+    """Fill the outputs for flat contiguous int64 inputs.
+
+    Large inputs are split into one contiguous range per worker thread (numpy releases
+    the GIL inside its loops, and each core keeps its own blocks in its own cache). The
+    items left for the exact resize are then resized in one pass. If several ranges hold
+    bad input, the error of the first range is raised.
+    """
+    n_total = h.shape[0]
+    if n_total == 0:
+        return
+    k = _workers() if n_total >= _THREAD_MIN else 1
+    if k == 1:
+        pending = _run_range(h, w, p, o, 0, n_total)
+    else:
+        step = -(-n_total // (k * _BLOCK)) * _BLOCK
+        bounds = [(a, min(a + step, n_total)) for a in range(0, n_total, step)]
+        futures = [_get_pool(k).submit(_run_range, h, w, p, o, a, b) for a, b in bounds]
+        pending = []
+        error: BaseException | None = None
+        for fut in futures:
+            try:
+                pending.extend(fut.result())
+            except BaseException as exc:  # re-raised below, first range first
+                error = error or exc
+        if error is not None:
+            raise error
     if pending:
         idx = np.concatenate([x[0] for x in pending])
         gh, gw = _slow(
@@ -509,14 +568,14 @@ def _run(
             0,
             idx,
         )
-        if out_h is not None and out_w is not None:
-            out_h[idx] = gh * side_scale
-            out_w[idx] = gw * side_scale
+        if o.out_h is not None and o.out_w is not None:
+            o.out_h[idx] = gh * o.side_scale
+            o.out_w[idx] = gw * o.side_scale
         area = gh * gw
-        if out_t is not None:
-            out_t[idx] = area + t_offset
-        if out_m is not None:
-            out_m[idx] = area * m_scale
+        if o.out_t is not None:
+            o.out_t[idx] = area + o.t_offset
+        if o.out_m is not None:
+            o.out_m[idx] = area * o.m_scale
 
 
 def _write(
@@ -528,42 +587,36 @@ def _write(
     n: int,
     start: int,
     stop: int,
-    out_h: I64 | None,
-    out_w: I64 | None,
-    side_scale: int,
-    out_t: I64 | None,
-    t_offset: int,
-    out_m: I64 | None,
-    m_scale: int,
+    o: _Outputs,
 ) -> None:
     """Store one block's results. Small values go through int32 (whose conversions from
     float32 and widenings to int64 are vectorized; float -> int64 casts are not)."""
     if small:
         qi = buf.ia[:n]
-        if out_h is not None and out_w is not None:
+        if o.out_h is not None and o.out_w is not None:
             np.copyto(qi, qh, casting="unsafe")
-            np.multiply(qi, side_scale, out=out_h[start:stop])
+            np.multiply(qi, o.side_scale, out=o.out_h[start:stop], dtype=np.int64)
             np.copyto(qi, qw, casting="unsafe")
-            np.multiply(qi, side_scale, out=out_w[start:stop])
-        if out_m is not None:
+            np.multiply(qi, o.side_scale, out=o.out_w[start:stop], dtype=np.int64)
+        if o.out_m is not None:
             np.copyto(qi, qt, casting="unsafe")
-            np.multiply(qi, m_scale, out=out_m[start:stop], dtype=np.int64)
-        if out_t is not None:
-            if t_offset:
-                np.add(qt, np.float32(t_offset), out=qt)  # exact: qt + offset < 2**24
+            np.multiply(qi, o.m_scale, out=o.out_m[start:stop], dtype=np.int64)
+        if o.out_t is not None:
+            if o.t_offset:
+                np.add(qt, np.float32(o.t_offset), out=qt)  # exact: qt + offset < 2**24
             np.copyto(qi, qt, casting="unsafe")
-            np.copyto(out_t[start:stop], qi)
+            np.copyto(o.out_t[start:stop], qi)
         return
     # Items still to be resized may hold huge rounded grids here; their casts can
     # overflow harmlessly, since the resize pass overwrites them.
     with np.errstate(invalid="ignore"):
-        if out_h is not None and out_w is not None:
-            np.multiply(qh, side_scale, out=out_h[start:stop], casting="unsafe")
-            np.multiply(qw, side_scale, out=out_w[start:stop], casting="unsafe")
-        if out_t is not None:
-            np.add(qt, t_offset, out=out_t[start:stop], casting="unsafe")
-        if out_m is not None:
-            np.multiply(qt, m_scale, out=out_m[start:stop], casting="unsafe")
+        if o.out_h is not None and o.out_w is not None:
+            np.multiply(qh, o.side_scale, out=o.out_h[start:stop], casting="unsafe")
+            np.multiply(qw, o.side_scale, out=o.out_w[start:stop], casting="unsafe")
+        if o.out_t is not None:
+            np.add(qt, o.t_offset, out=o.out_t[start:stop], casting="unsafe")
+        if o.out_m is not None:
+            np.multiply(qt, o.m_scale, out=o.out_m[start:stop], casting="unsafe")
 
 
 def _prepare(heights: Any, widths: Any) -> tuple[I64, I64, tuple[int, ...]]:
@@ -620,18 +673,7 @@ def smart_resize(
     h, w, shape = _prepare(heights, widths)
     out_h = np.empty(h.shape, np.int64)
     out_w = np.empty(h.shape, np.int64)
-    _run(
-        h,
-        w,
-        p,
-        out_h=out_h,
-        out_w=out_w,
-        side_scale=p.factor,
-        out_t=None,
-        t_offset=0,
-        out_m=None,
-        m_scale=1,
-    )
+    _run(h, w, p, _Outputs(out_h=out_h, out_w=out_w, side_scale=p.factor))
     return out_h.reshape(shape), out_w.reshape(shape)
 
 
@@ -654,18 +696,7 @@ def smart_resize_grid(
     h, w, shape = _prepare(heights, widths)
     out_h = np.empty(h.shape, np.int64)
     out_w = np.empty(h.shape, np.int64)
-    _run(
-        h,
-        w,
-        p,
-        out_h=out_h,
-        out_w=out_w,
-        side_scale=1,
-        out_t=None,
-        t_offset=0,
-        out_m=None,
-        m_scale=1,
-    )
+    _run(h, w, p, _Outputs(out_h=out_h, out_w=out_w, side_scale=1))
     return out_h.reshape(shape), out_w.reshape(shape)
 
 
@@ -707,16 +738,5 @@ def smart_resize_tokens(
     h, w, shape = _prepare(heights, widths)
     out_t = np.empty(h.shape, np.int64)
     out_m = np.empty(h.shape, np.int64) if ppt else None
-    _run(
-        h,
-        w,
-        p,
-        out_h=None,
-        out_w=None,
-        side_scale=1,
-        out_t=out_t,
-        t_offset=off,
-        out_m=out_m,
-        m_scale=ppt,
-    )
+    _run(h, w, p, _Outputs(out_t=out_t, t_offset=off, out_m=out_m, m_scale=ppt))
     return out_t.reshape(shape), (out_m.reshape(shape) if out_m is not None else None)
