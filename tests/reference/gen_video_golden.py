@@ -351,8 +351,10 @@ def dit_cases(r, n_cases: int) -> dict:  # type: ignore[no-untyped-def]
         except _Got:
             pass
         shape = seen[0]
-        if model == "wan2.1-t2v" or model == "hunyuanvideo":
+        if model == "wan2.1-t2v":
             return int(np.prod(shape[2:]))  # conv3d patch embed: (b, c, t, h, w)
+        if model == "hunyuanvideo":
+            return int(shape[1])  # HunyuanVideoPatchEmbed flattens: (b, seq, dim)
         return shape[1] - 4  # CogVideoX: text tokens first, then the video's patches
 
     cols: dict[str, list] = {k: [] for k in ("model", "h", "w", "num_frames", "error", "tokens")}
