@@ -126,3 +126,68 @@ def test_facade_counts_audio_seconds() -> None:
     data = mf.audio("WAV", sample_rate=16_000, frames=32_000)
     info = tm.probe(data)
     assert info.duration == 2.0
+
+
+# -- FLAC and Ogg header fields read directly agree with libsndfile -----------------------
+
+
+def _direct_cases() -> list[tuple[str, str, int, int, int]]:
+    import random
+
+    rng = random.Random(5)
+    out = []
+    for _ in range(40):
+        fmt, sub = rng.choice(
+            [
+                ("FLAC", "PCM_16"),
+                ("FLAC", "PCM_24"),
+                ("FLAC", "PCM_S8"),
+                ("OGG", "VORBIS"),
+                ("OGG", "OPUS"),
+            ]
+        )
+        rates = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]
+        if sub == "OPUS":  # the only rates libsndfile's Opus encoder takes
+            rates = [8000, 12000, 16000, 24000, 48000]
+        out.append((fmt, sub, rng.choice(rates), rng.choice([1, 2, 3]), rng.randint(1, 60_000)))
+    return out
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "rate", "channels", "frames"), _direct_cases())
+def test_direct_header_read_equals_libsndfile(
+    fmt: str,
+    subtype: str,
+    rate: int,
+    channels: int,
+    frames: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    import soundfile as sf
+
+    data = mf.audio(fmt, subtype=subtype, sample_rate=rate, channels=channels, frames=frames)
+    ref = sf.info(io.BytesIO(data))
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("the direct read should not need libsndfile here")
+
+    monkeypatch.setattr(sf, "SoundFile", refuse)
+    info = tm.probe(data)
+    assert (info.sample_rate, info.channels, info.samples) == (
+        ref.samplerate,
+        ref.channels,
+        ref.frames,
+    )
+    assert (info.format, info.codec) == (ref.format, ref.subtype)
+    assert info.duration == pytest.approx(ref.duration, abs=1e-12)
+
+
+def test_unusual_ogg_goes_to_libsndfile() -> None:
+    # Two Ogg streams one after the other (a chained file): the last page belongs to the
+    # second stream, so the direct read declines and libsndfile (or FFmpeg) answers.
+    a = mf.audio("OGG", sample_rate=16_000, frames=16_000)
+    b = mf.audio("OGG", sample_rate=16_000, frames=8_000)
+    info = tm.probe(a + b)
+    assert info.sample_rate == 16_000
+    assert info.duration > 0
