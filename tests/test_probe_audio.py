@@ -191,3 +191,33 @@ def test_unusual_ogg_goes_to_libsndfile() -> None:
     info = tm.probe(a + b)
     assert info.sample_rate == 16_000
     assert info.duration > 0
+
+
+_WAV_CASES = [
+    (major, subtype)
+    for major in ("WAV", "WAVEX")
+    for subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW")
+    if not (major == "WAVEX" and subtype in ("ULAW", "ALAW"))  # libsndfile writes none
+]
+
+
+@pytest.mark.parametrize(("major", "subtype"), _WAV_CASES)
+@pytest.mark.parametrize("cut", [0, 7])
+def test_direct_wav_read_equals_libsndfile(
+    major: str, subtype: str, cut: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import soundfile as sf
+
+    data = mf.audio(major, subtype=subtype, sample_rate=11_025, channels=2, frames=1001)
+    data = data[: len(data) - cut]  # a truncated data chunk counts what is there
+    ref = sf.info(io.BytesIO(data))
+    monkeypatch.setattr(sf, "SoundFile", None)  # the direct read must not need it
+    info = tm.probe(data)
+    assert (info.sample_rate, info.channels, info.samples) == (
+        ref.samplerate,
+        ref.channels,
+        ref.frames,
+    )
+    assert (info.format, info.codec) == (ref.format, ref.subtype)

@@ -10,6 +10,7 @@ containers straight to PyAV).
 from __future__ import annotations
 
 import os
+import struct
 from typing import Any
 
 from ..errors import CorruptMediaError, MissingDependencyError, ProbeError
@@ -38,7 +39,8 @@ _UNKNOWN_FRAMES = 1 << 62
 
 def probe_audio(g: Guard, fmt: str, fd: int | None) -> AudioInfo | VideoInfo:
     """Probe an audio file sniffed as libsndfile format ``fmt``."""
-    fast = _flac(g) if fmt == "FLAC" else _ogg(g) if fmt == "OGG" else None
+    reader = _DIRECT.get(fmt)
+    fast = reader(g) if reader is not None else None
     if fast is not None:
         return fast
     try:
@@ -80,11 +82,12 @@ def probe_audio(g: Guard, fmt: str, fd: int | None) -> AudioInfo | VideoInfo:
 # -- header fields read directly --------------------------------------------------------
 #
 # libsndfile initialises a whole decoder to report a FLAC or Ogg header (0.1-0.7 ms; for
-# Ogg Vorbis it also sets up the codec). The fields it reports are plain header values:
+# Ogg Vorbis it also sets up the codec), and its WAV open costs more than the probe's
+# budget. The fields it reports are plain header values: WAV's fmt and data chunks,
 # FLAC's STREAMINFO, and for Ogg the identification header plus the granule position of
-# the last page. Those are read here, and anything unusual (an ID3 tag before FLAC, an
-# unknown total, chained or multiplexed Ogg streams, trailing bytes) goes to libsndfile.
-# Tests check both paths give the same numbers.
+# the last page. Those are read here, and anything unusual (RF64, an odd codec, an ID3 tag
+# before FLAC, an unknown total, chained or multiplexed Ogg streams, trailing bytes) goes
+# to libsndfile. Tests check both paths give the same numbers.
 
 _FLAC_SUBTYPE = {8: "PCM_S8", 16: "PCM_16", 24: "PCM_24", 32: "PCM_32"}
 
@@ -111,6 +114,52 @@ def _flac(g: Guard) -> AudioInfo | None:
         codec=subtype,
         source=g.name,
     )
+
+
+_WAV_SUBTYPE = {
+    (1, 8): "PCM_U8", (1, 16): "PCM_16", (1, 24): "PCM_24", (1, 32): "PCM_32",
+    (3, 32): "FLOAT", (3, 64): "DOUBLE", (6, 8): "ALAW", (7, 8): "ULAW",
+}  # fmt: skip
+
+
+def _wav(g: Guard) -> AudioInfo | None:
+    head = g.pread(0, 12)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None  # RF64 and friends: libsndfile
+    pos, fmt_chunk = 12, None
+    for _ in range(64):
+        hdr = g.pread(pos, 8)
+        if len(hdr) < 8:
+            return None
+        kind, length = hdr[:4], int.from_bytes(hdr[4:], "little")
+        if kind == b"fmt ":
+            fmt_chunk = g.pread(pos + 8, min(length, 40))
+        elif kind == b"data":
+            if fmt_chunk is None or len(fmt_chunk) < 16:
+                return None
+            tag, channels, rate = struct.unpack_from("<HHI", fmt_chunk)
+            block, bits = struct.unpack_from("<HH", fmt_chunk, 12)
+            major = "WAV"
+            if tag == 0xFFFE and len(fmt_chunk) >= 26:  # WAVE_FORMAT_EXTENSIBLE
+                tag, major = int.from_bytes(fmt_chunk[24:26], "little"), "WAVEX"
+            subtype = _WAV_SUBTYPE.get((tag, bits))
+            if subtype is None or channels == 0 or rate == 0 or block != channels * bits // 8:
+                return None
+            # A data size past the end of the file (a truncated or streamed file) counts
+            # what is there, as libsndfile does.
+            size = min(length, g.size - (pos + 8))
+            frames = size // block
+            return AudioInfo(
+                duration=frames / rate,
+                sample_rate=rate,
+                channels=channels,
+                samples=frames,
+                format=major,
+                codec=subtype,
+                source=g.name,
+            )
+        pos += 8 + length + (length & 1)
+    return None
 
 
 _OGG_TAIL = 65_536
@@ -176,6 +225,9 @@ def _last_granule(g: Guard, serial: bytes) -> int | None:
                 return granule if granule >= 0 else None
         i = tail.rfind(b"OggS", 0, i)
     return None
+
+
+_DIRECT = {"WAV": _wav, "FLAC": _flac, "OGG": _ogg}
 
 
 def _from_soundfile(f: Any, g: Guard) -> AudioInfo | None:
