@@ -230,15 +230,42 @@ def _jpeg_sof(w: int, h: int) -> bytes:
     )
 
 
+def _bmp_header(w: int, h: int) -> bytes:
+    data = bytearray(mf.image("BMP", (4, 4)))
+    data[18:26] = struct.pack("<ii", w, h)
+    return bytes(data)
+
+
+def _tiff_header(w: int, h: int) -> bytes:
+    data = bytearray(mf.image("TIFF", (4, 4)))
+    ifd = int.from_bytes(data[4:8], "little")
+    for k in range(int.from_bytes(data[ifd : ifd + 2], "little")):
+        e = ifd + 2 + 12 * k
+        tag, typ = struct.unpack_from("<HH", data, e)
+        if tag in (256, 257):
+            value = w if tag == 256 else h
+            data[e + 8 : e + 12] = (
+                struct.pack("<I", value) if typ == 4 else struct.pack("<HH", min(value, 65535), 0)
+            )
+    return bytes(data)
+
+
 @pytest.mark.parametrize(
     ("maker", "fmt"),
-    [(_png_header_only, "PNG"), (_gif_bomb, "GIF"), (_webp_canvas, "WEBP"), (_jpeg_sof, "JPEG")],
+    [
+        (_png_header_only, "PNG"),
+        (_gif_bomb, "GIF"),
+        (_webp_canvas, "WEBP"),
+        (_jpeg_sof, "JPEG"),
+        (_bmp_header, "BMP"),
+        (_tiff_header, "TIFF"),
+    ],
 )
 @pytest.mark.parametrize(("w", "h"), [(65535, 66601), (16383, 16383), (60000, 2)])
 def test_decompression_bomb_sizes_are_reported_not_decoded(maker, fmt, w, h) -> None:
     if fmt == "WEBP":
         w, h = min(w, 16384), min(h, 16384)
-    if fmt in ("JPEG", "GIF"):
+    if fmt in ("JPEG", "GIF", "TIFF"):  # 16-bit fields (TIFF: our SHORT tags)
         w, h = min(w, 65535), min(h, 65535)
     info = tm.probe(maker(w, h))
     assert (info.width, info.height, info.format) == (w, h, fmt)
