@@ -53,8 +53,8 @@ def _expected(data: bytes) -> tuple[int, int, int]:
 @pytest.mark.parametrize("fmt", STILL_FORMATS)
 @pytest.mark.parametrize("size", SIZES)
 def test_still_image_size_and_format(fmt: str, size: tuple[int, int]) -> None:
-    if fmt == "ICO" and max(size) > 256:
-        pytest.skip(f"Pillow cannot write {fmt} at {size}")
+    if fmt == "ICO":  # icons are at most 256 x 256
+        size = (min(size[0], 256), min(size[1], 256))
     mode = "RGBA" if fmt == "DDS" else "RGB"
     kw = {"sizes": [size]} if fmt == "ICO" else {}
     data = mf.image(fmt, size, mode=mode, **kw)
