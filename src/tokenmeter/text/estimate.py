@@ -3,15 +3,19 @@
 How it works (details and measured errors: ``docs/text-estimate.md``):
 
 1. Every code point gets a *class* from a lookup table: lower/upper-case Latin, other
-   Latin letters, Greek/Cyrillic, digit, ASCII punctuation, space, other whitespace,
+   Latin letters, Greek, Cyrillic, digit, ASCII punctuation, space, other whitespace,
    newline, the 300 most frequent Han characters, other common Han (GB 2312 level 1),
-   rare Han, CJK punctuation, general punctuation, symbols, kana, hangul, other, astral.
-2. Consecutive characters of one *kind* (letters, digits, punctuation, spaces,
-   newlines, Han, …) form *segments*, roughly where a BPE pre-tokenizer cuts text.
-3. Features are the class counts plus per-segment terms: Latin words, capitalised and
-   all-caps words, hinge terms ``max(0, length - k)`` of word lengths (long words split
-   into more tokens), digit runs and ``ceil(run / 3)`` digit groups, punctuation runs,
-   space runs of two or more, newline runs, Han runs, and a bias.
+   rare Han, astral Han (extensions B-H), CJK punctuation, general punctuation, symbols,
+   kana, hangul, other, astral (emoji and the rest above U+FFFF).
+2. Consecutive characters of one class form *runs*; consecutive runs of one *kind*
+   (letters, digits, punctuation, spaces, newlines, Han, …) form *segments*, roughly
+   where a BPE pre-tokenizer cuts text.
+3. Features are the class counts, run counts of the classes whose runs break BPE merges
+   (upper case, accented Latin, other scripts, Han tiers, symbols), and per-segment
+   terms: Latin words, capitalised and all-caps words, hinge terms
+   ``max(0, length - k)`` of word lengths (long words split into more tokens), digit runs
+   and ``ceil(run / 3)`` digit groups, punctuation runs, space runs of two or more,
+   newline runs, Han segments, and a bias.
 4. The estimate is linear in those features, with coefficients fitted per tokenizer by
    non-negative least squares (``tools/calibrate_estimator.py``) on real English and
    Chinese text; ``data/estimator.toml`` holds them with the corpus, the split and the
@@ -65,7 +69,7 @@ _CODES = {
     "punct": 16,  # kind 2: ASCII punctuation and C0 controls
     "space": 24, "other_ws": 25,  # kind 3: U+0020; tabs, NBSP, the Unicode spaces
     "newline": 32,  # kind 4: \n \r
-    "han_top": 40, "han": 41, "han_rare": 42,  # kind 5: Han ideographs
+    "han_top": 40, "han": 41, "han_rare": 42, "han_ext": 43,  # kind 5: Han ideographs
     "cjk_punct": 48, "gen_punct": 49, "symbol": 50,  # kind 6: no segment features
     "kana": 56, "hangul": 57, "other": 58, "astral": 59,  # kind 7: no segment features
 }
@@ -191,6 +195,9 @@ def _class_table(han_top: str) -> np.ndarray:
         pairs.decode("gb2312", errors="replace").encode("utf-32-le"), dtype="<u4"
     )
     table[common[(common >= 0x4E00) & (common < 0xA000)]] = _CODES["han"]
+    # Astral ideographs (CJK extensions B-H, compatibility supplement): four UTF-8 bytes
+    # that byte-level vocabularies rarely merge, unlike emoji, which share "astral".
+    table[0x20000:0x323B0] = _CODES["han_ext"]
     if han_top:
         table[np.frombuffer(han_top.encode("utf-32-le"), dtype="<u4")] = _CODES["han_top"]
     table.setflags(write=False)
@@ -445,16 +452,15 @@ _SHORT = 320
 
 
 @functools.cache
-def _bmp_bytes(han_top: str) -> bytes:
-    """The class codes of the BMP as bytes: indexing bytes is the fastest Python lookup."""
-    return _class_table(han_top)[:0x10000].tobytes()
+def _table_bytes(han_top: str) -> bytes:
+    """The class table as bytes: indexing bytes is the fastest lookup plain Python has."""
+    return _class_table(han_top).tobytes()
 
 
 def _raw_short(text: str, costs: _Costs) -> int:
     """``x · q`` of one short text in plain Python (the same integers as :func:`_raw`)."""
-    bmp = _bmp_bytes(_packaged_han_top())
-    astral = _CODES["astral"]
-    codes = [bmp[o] if o < 0x10000 else astral for o in map(ord, text)]
+    table = _table_bytes(_packaged_han_top())
+    codes = [table[o] for o in map(ord, text)]
     per_code = costs.per_code_list
     per_run = costs.per_run_list
     segment = costs.segment_list
