@@ -295,6 +295,10 @@ def test_matches_ffprobe(tmp_path: Path, container: str, codec: str, kw: dict) -
         ("webm", "libvpx-vp9", {"audio": (48_000, 2, 0.5), "audio_codec": "libopus"}),
         ("matroska", "libx264", {"timestamps": VFR_TIMES}),
         ("avi", "mpeg4", {"audio": (22_050, 1, 0.5), "audio_codec": "mp3"}),
+        # FLV and MPEG-PS create streams as packets arrive: audio may come first.
+        ("flv", "flv1", {"audio": (44_100, 2, 0.5), "audio_codec": "mp3"}),
+        ("mpeg", "mpeg2video", {"audio": (48_000, 2, 0.5), "audio_codec": "mp2"}),
+        ("ogg", "libvpx", {"audio": (48_000, 2, 0.5), "audio_codec": "libopus"}),
     ],
 )
 def test_fast_path_equals_full_analysis(
@@ -311,6 +315,9 @@ def test_fast_path_equals_full_analysis(
     monkeypatch.setattr(video, "_FAST", video._FULL)
     full = tm.probe(data)
     assert fast == full
+    assert isinstance(fast, tm.VideoInfo)
+    if container != "avi":  # FFmpeg's AVI muxer indexes extra empty chunks (see above)
+        assert fast.frames == n
     if "audio" in kw:
         assert fast.audio is not None
         assert fast.audio.channels == kw["audio"][1]

@@ -51,6 +51,11 @@ _FULL = {"skip_frame": "all", "protocol_whitelist": "file"}
 #: is wrong for variable bit rates, so their packets are counted instead.
 _BITRATE_DURATION = {"aac", "mp3", "amr", "ac3", "eac3"}
 
+#: Demuxers that create streams as their packets turn up (no stream table in a header):
+#: the fast path can see the first stream only (an FLV's audio before its video), so
+#: they get the full probe.
+_STREAMS_ON_THE_FLY = {"flv", "mpeg", "mpegvideo"}
+
 #: Durations above this are treated as absent (a corrupt or placeholder header).
 _MAX_DURATION = 30 * 24 * 3600.0
 _MAX_FPS = 10_000.0
@@ -114,11 +119,13 @@ def _classify(g: Guard, exc: BaseException, demuxer: str) -> ProbeError:
 def probe_av(g: Guard, demuxer: str) -> VideoInfo | AudioInfo:
     """Probe a container with PyAV: a :class:`VideoInfo` when it holds a video stream
     (cover art does not count), else an :class:`AudioInfo` for its first audio stream."""
-    c = _open(g, demuxer, _FAST)
-    try:
-        result = _read(c, g, demuxer, final=False)
-    finally:
-        c.close()
+    result = None
+    if demuxer not in _STREAMS_ON_THE_FLY:
+        c = _open(g, demuxer, _FAST)
+        try:
+            result = _read(c, g, demuxer, final=False)
+        finally:
+            c.close()
     if result is None:
         c = _open(g, demuxer, _FULL)
         try:
