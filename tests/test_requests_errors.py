@@ -281,7 +281,7 @@ def test_base64_is_decoded_only_as_far_as_the_header(monkeypatch):
     info = tm.probe(Base64File(payload, "x"))
     assert (info.width, info.height) == (2048, 1536)
     assert sum(decoded) <= Base64File.BLOCK_CHARS  # the first block, nothing more
-    assert len(payload) > 40 * Base64File.BLOCK_CHARS
+    assert len(payload.value()) > 40 * Base64File.BLOCK_CHARS
 
 
 def test_base64file_reads_back_the_bytes():
@@ -305,10 +305,16 @@ def test_base64file_reads_back_the_bytes():
 def test_clean_base64_accepts_what_vendors_accept():
     raw = bytes(range(256)) * 3
     std = base64.b64encode(raw).decode()
-    assert clean_base64(std, "x", 10**6) == std.rstrip("=")
-    assert clean_base64(base64.urlsafe_b64encode(raw).decode(), "x", 10**6) == std.rstrip("=")
+    assert clean_base64(std, "x", 10**6).value() == std.rstrip("=")
+    assert clean_base64(base64.urlsafe_b64encode(raw).decode(), "x", 10**6).value() == \
+        std.rstrip("=")
     wrapped = "\n".join(std[i:i + 76] for i in range(0, len(std), 76))
-    assert clean_base64(wrapped, "x", 10**6) == std.rstrip("=")
-    for bad in ("", "====", "ab+c-d", "abc\u00e9", "A"):
+    assert clean_base64(wrapped, "x", 10**6).value() == std.rstrip("=")
+    # A view into a data URL: nothing before the payload counts against it.
+    url = "data:image/png;name=a=b;base64," + std
+    view = clean_base64(url, "x", 10**6, start=url.index(",") + 1)
+    assert view.text is url
+    assert view.value() == std.rstrip("=")
+    for bad in ("", "====", "ab+c-d", "abc\u00e9", "A", "ab=c", "abc==", "a%bc"):
         with pytest.raises(tm.InvalidInputError):
             clean_base64(bad, "x", 10**6)

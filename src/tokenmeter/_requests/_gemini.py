@@ -222,7 +222,7 @@ def _text_payload(data: Any, pw: str, mc: MediaCounter) -> str:
     if isinstance(data, (bytes, bytearray)):
         raw = bytes(data)
     elif isinstance(data, str):
-        raw = Base64File(clean_base64(data, pw, mc.ctx.max_media_bytes), pw).read()
+        raw = Base64File(clean_base64(data, pw, mc.ctx.max_media_bytes), pw).read()  # bounded
     else:
         raise InvalidInputError(f"{pw}.inlineData.data must be base64 text")
     try:

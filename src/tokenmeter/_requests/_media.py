@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from ..errors import InvalidInputError, MediaNotFoundError, ProbeError
@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_MAX_MEDIA_BYTES",
     "Base64File",
     "MediaContext",
+    "Payload",
     "Resolver",
     "load_media",
 ]
@@ -53,6 +54,7 @@ DEFAULT_MAX_MEDIA_BYTES = 64 * 1024 * 1024
 Resolver = Callable[[str], "bytes | bytearray | memoryview | MediaInfo"]
 
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_ALPHABET_PAD = _B64_ALPHABET + b"="
 _URLSAFE = str.maketrans("-_", "+/")
 _WHITESPACE = str.maketrans("", "", " \t\r\n")
 # A URL scheme: two letters at least, so a Windows drive ("C:\\x") stays a path.
@@ -72,23 +74,40 @@ class MediaContext:
             refuses remote references.
         max_media_bytes: the largest decoded size of one inline part.
         local_files: whether ``file://`` URIs and local paths may be opened.
+        check_base64: check the alphabet of every inline payload in full (a C-level scan,
+            no decoding); ``False`` checks only the decoded header.
     """
 
     resolver: Resolver | None = None
     max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES
     local_files: bool = True
+    check_base64: bool = True
+
+
+class Payload(NamedTuple):
+    """A checked base64 payload: ``text[start:end]``, standard alphabet, no padding.
+
+    A view, not a copy: a data URL's payload stays inside the URL string.
+    """
+
+    text: str
+    start: int
+    end: int
+
+    def value(self) -> str:
+        """The payload as a string of its own (a copy)."""
+        return self.text[self.start:self.end]
 
 
 class Base64File(io.RawIOBase):
-    """A read-only, seekable binary file over a base64 string, decoded on demand.
+    """A read-only, seekable binary file over a base64 payload, decoded on demand.
 
     Only the 4-character groups behind the requested bytes are decoded (whole
     :data:`BLOCK_CHARS` blocks, the last two of which are kept), so probing a header costs
     the header, not the file.
 
     Args:
-        payload: standard-alphabet base64 without whitespace or padding, already checked
-            by :func:`clean_base64`.
+        payload: a :class:`Payload` from :func:`clean_base64`.
         name: the printable name used in errors (the part's index path).
     """
 
@@ -97,10 +116,10 @@ class Base64File(io.RawIOBase):
     BLOCK_CHARS = 87_384
     _BLOCK_BYTES = BLOCK_CHARS // 4 * 3
 
-    def __init__(self, payload: str, name: str) -> None:
+    def __init__(self, payload: Payload, name: str) -> None:
         super().__init__()
-        self._b64 = payload
-        n = len(payload)
+        self._b64, self._start, self._end = payload
+        n = self._end - self._start
         self.size = n // 4 * 3 + (0, 0, 1, 2)[n % 4]
         self.name = name
         self._pos = 0
@@ -136,7 +155,8 @@ class Base64File(io.RawIOBase):
     def _block(self, i: int) -> bytes:
         data = self._cache.get(i)
         if data is None:
-            chunk = self._b64[i * self.BLOCK_CHARS:(i + 1) * self.BLOCK_CHARS]
+            a = self._start + i * self.BLOCK_CHARS
+            chunk = self._b64[a:min(a + self.BLOCK_CHARS, self._end)]
             if len(chunk) % 4:
                 chunk += "=" * (-len(chunk) % 4)
             try:
@@ -176,68 +196,84 @@ class Base64File(io.RawIOBase):
         return len(data)
 
 
-def clean_base64(text: str, where: str, max_bytes: int) -> str:
-    """Check a base64 payload and return it in the standard alphabet, unpadded.
+def clean_base64(text: str, where: str, max_bytes: int, *, start: int = 0,
+                 check: bool = True) -> Payload:
+    """Check the base64 payload ``text[start:]`` and return a view of it.
 
     The decoded size is checked first (from the length alone), so an oversized payload is
-    refused without scanning it; then the whole alphabet is checked, without decoding.
+    refused without scanning it; then, with ``check``, the alphabet of the whole payload
+    is checked in one C-level pass, without decoding (``check=False`` leaves the bytes
+    beyond the header unchecked: faster, for payloads already validated upstream).
 
     Raises:
         InvalidInputError: empty, too large, not base64, or a length no encoding produces.
     """
-    if any(c in text for c in " \t\r\n"):
+    end = len(text)
+    if any(text.find(c, start) >= 0 for c in "\n\r \t"):
         # MIME-style line breaks: some clients wrap at 76 characters.
-        text = text.translate(_WHITESPACE)
-    body = text.rstrip("=")
-    pad = len(text) - len(body)
-    if pad and (pad > 2 or (len(body) + pad) % 4):
+        text, start = text[start:].translate(_WHITESPACE), 0
+        end = len(text)
+    pad = 0
+    while pad < 3 and end - pad > start and text[end - 1 - pad] == "=":
+        pad += 1
+    if pad and (pad > 2 or (end - start) % 4):
         raise InvalidInputError(f"{where}: malformed base64 ('=' padding that does not end a "
                                 "4-character group)")
-    if not body:
+    end -= pad
+    n = end - start
+    if n <= 0:
         raise InvalidInputError(f"{where}: empty base64 payload (no media bytes)")
-    size = len(body) // 4 * 3 + (0, 0, 1, 2)[len(body) % 4]
+    size = n // 4 * 3 + (0, 0, 1, 2)[n % 4]
     if size > max_bytes:
         raise InvalidInputError(
             f"{where}: inline media of {size:,} bytes exceeds max_media_bytes={max_bytes:,}; "
             "no vendor accepts an inline part this large (pass max_media_bytes= to raise the "
             "bound)")
-    if len(body) % 4 == 1:
+    if n % 4 == 1:
         raise InvalidInputError(
-            f"{where}: malformed base64 (a length of {len(body)} characters is not a whole "
-            "number of bytes)")
-    if not body.isascii():
-        raise InvalidInputError(f"{where}: malformed base64 (non-ASCII characters)")
-    raw = body.encode("ascii")
-    bad = raw.translate(None, _B64_ALPHABET)
-    if bad:
-        if not bad.translate(None, b"-_"):  # the URL-safe alphabet (proto3 JSON allows it)
-            if b"+" in raw or b"/" in raw:
-                raise InvalidInputError(
-                    f"{where}: malformed base64 (standard and URL-safe alphabets mixed)")
-            return body.translate(_URLSAFE)
-        ch = chr(bad[0])
-        at = body.index(ch)
-        raise InvalidInputError(
-            f"{where}: malformed base64 ({ch!r} at character {at} is not in the base64 "
-            "alphabet)")
-    return body
+            f"{where}: malformed base64 (a length of {n} characters is not a whole number of "
+            "bytes)")
+    if not check:
+        return Payload(text, start, end)
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(f"{where}: malformed base64 (non-ASCII character at "
+                                f"{exc.start - start})") from None
+    # One pass over the whole string; what precedes the payload (a data URL's header)
+    # leaves the same residue whatever the payload is.
+    bad = raw.translate(None, _B64_ALPHABET_PAD)
+    head = raw[:start].translate(None, _B64_ALPHABET_PAD)
+    eq = raw.find(b"=", start, end)
+    if bad == head and eq < 0:
+        return Payload(text, start, end)
+    body = raw[start:end]
+    rest = body.translate(None, _B64_ALPHABET)
+    if rest and not rest.translate(None, b"-_"):  # the URL-safe alphabet (proto3 JSON)
+        if b"+" in body or b"/" in body:
+            raise InvalidInputError(
+                f"{where}: malformed base64 (standard and URL-safe alphabets mixed)")
+        std = text[start:end].translate(_URLSAFE)
+        return Payload(std, 0, len(std))
+    ch = chr(rest[0]) if rest else "="
+    at = body.index(ch.encode())
+    raise InvalidInputError(
+        f"{where}: malformed base64 ({ch!r} at character {at} is not in the base64 alphabet)")
 
 
-def parse_data_url(url: str, where: str) -> tuple[str, str | None, str]:
-    """Split a ``data:`` URL into (mime type, base64 payload or None, raw payload).
+def parse_data_url(url: str, where: str) -> tuple[str, bool, int]:
+    """A ``data:`` URL's (mime type, base64?, payload offset); the payload is not copied.
 
     Raises:
         InvalidInputError: no comma after the header.
     """
-    comma = url.find(",", 5)
+    comma = url.find(",", 5, 5 + 1024)  # the header is short; never scan the payload
     if comma < 0:
         raise InvalidInputError(f"{where}: malformed data URL (no ',' after the media type)")
-    header = url[5:comma]
-    fields = header.split(";")
+    fields = url[5:comma].split(";")
     mime = fields[0].strip().lower()
     is_b64 = any(f.strip().lower() == "base64" for f in fields[1:])
-    payload = url[comma + 1:]
-    return mime, (payload if is_b64 else None), payload
+    return mime, is_b64, comma + 1
 
 
 def mime_kind(mime: str | None) -> str | None:
@@ -320,22 +356,26 @@ def load_media(ref: Any, *, where: str, expect: str | None, mime: str | None,
         raise InvalidInputError(
             f"{where}: expected a URL, a data: URL or base64 string, got {type(ref).__name__}")
     if base64_only:
-        payload = clean_base64(ref, where, ctx.max_media_bytes)
+        payload = clean_base64(ref, where, ctx.max_media_bytes, check=ctx.check_base64)
         return _from_base64(payload, where=where, expect=expect, mime=mime)
     if ref[:5].lower() == "data:":
-        dmime, b64, raw = parse_data_url(ref, where)
+        dmime, is_b64, at = parse_data_url(ref, where)
         if mime and dmime and mime.lower() != dmime:
             raise InvalidInputError(
                 f"{where}: the part declares {mime!r} but its data URL says {dmime!r}")
         claimed = dmime or mime
-        if b64 is None:
-            data = unquote_to_bytes(raw)
+        if not is_b64:
+            if (len(ref) - at) // 3 > ctx.max_media_bytes:  # %XX: 3 characters a byte
+                raise InvalidInputError(
+                    f"{where}: inline media exceeds max_media_bytes={ctx.max_media_bytes:,}")
+            data = unquote_to_bytes(ref[at:])
             if len(data) > ctx.max_media_bytes:
                 raise InvalidInputError(
                     f"{where}: inline media of {len(data):,} bytes exceeds "
                     f"max_media_bytes={ctx.max_media_bytes:,}")
             return _from_bytes(data, where=where, expect=expect, mime=claimed)
-        payload = clean_base64(b64, where, ctx.max_media_bytes)
+        payload = clean_base64(ref, where, ctx.max_media_bytes, start=at,
+                               check=ctx.check_base64)
         return _from_base64(payload, where=where, expect=expect, mime=claimed)
     if ref[:7].lower() == "file://":
         if not ctx.local_files:
@@ -404,9 +444,11 @@ def _from_bytes(data: bytes, *, where: str, expect: str | None, mime: str | None
     return _check(info, expect=expect, mime=mime, where=where)
 
 
-def _from_base64(payload: str, *, where: str, expect: str | None, mime: str | None
+def _from_base64(payload: Payload, *, where: str, expect: str | None, mime: str | None
                  ) -> MediaInfo | bytes:
-    if expect == "document" or mime_kind(mime) == "document" or payload[:7] == "JVBERi0":
+    text, start, _ = payload
+    if expect == "document" or mime_kind(mime) == "document" or (
+            text[start:start + 7] == "JVBERi0"):  # "%PDF-"
         if expect not in (None, "document"):
             raise InvalidInputError(f"{where}: a PDF document given where {expect} is expected")
         # A PDF's page tree can be anywhere in the file: it is decoded whole.
