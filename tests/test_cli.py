@@ -646,7 +646,7 @@ def test_price_books(capsys):
 def test_estimate_without_the_media_extra_names_the_pip_install(capsys, media, monkeypatch):
     monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
     code, doc, _ = run_json(capsys, "estimate", str(media["mp4"]), str(media["en"]),
-                              "--jobs", "1")
+                            "--jobs", "1")
     assert code == 1
     assert [Path(r["input"]).name for r in doc["rows"]] == ["e-en.txt"]  # text still counts
     (e,) = doc["errors"]
