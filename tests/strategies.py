@@ -16,6 +16,16 @@ sides = st.one_of(
 #: Realistic photo/video sizes.
 typical_sides = st.integers(200, 4000)
 
+#: Image (height, width) pairs: tiny, thin, typical and huge, any aspect ratio.
+image_pairs = st.tuples(sides, sides)
+
+#: Lists of image pairs for vector-versus-scalar checks.
+image_pair_lists = st.lists(image_pairs, min_size=1, max_size=40)
+
+#: Sides right at the edges that break integer code: 1, 2**31 - 1 and neighbours.
+extreme_sides = st.sampled_from([1, 2, 3, 13, 14, 15, 27, 28, 29, 2**20 - 1, 2**20, 2**24 + 1,
+                                 2**31 - 2, 2**31 - 1])
+
 #: Text mixing scripts that stress tokenizers: ASCII, CJK, emoji, combining marks,
 #: whitespace runs, digits and punctuation.
 text_alphabet = st.one_of(

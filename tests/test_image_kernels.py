@@ -1,0 +1,457 @@
+"""Properties of the tile and patch kernels against plain-Python reference loops.
+
+Each ``ref_*`` below is a scalar transcription of the rule's reference (the function it
+names), in plain Python with Python's own ``round``/``math``/``Fraction``: the kernels are
+vectorized rewrites and must agree with these on every input. (The golden vectors check
+both against the real packages; see ``test_image_golden.py``.)
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from strategies import extreme_sides, image_pair_lists, image_pairs
+from tokenmeter.errors import InvalidInputError
+from tokenmeter.kernels import patches as kp
+from tokenmeter.kernels import tiles as kt
+
+# -- scalar references ----------------------------------------------------------------------------
+
+
+def ref_openai_tiles(h, w, fit=2048, short=768, tile=512):
+    """OpenAI's tile steps in exact arithmetic: the 2048 fit rounded (half to even), the
+    short-side step floored (both as measured against the API), never below 1 px."""
+    if max(h, w) > fit:
+        s = Fraction(fit, max(h, w))
+        h, w = (max(1, round(h * s)), fit) if w >= h else (fit, max(1, round(w * s)))
+    if min(h, w) > short:
+        s = Fraction(short, min(h, w))
+        h, w = (short, math.floor(w * s)) if w >= h else (math.floor(h * s), short)
+    return math.ceil(w / tile) * math.ceil(h / tile), h, w
+
+
+def ref_openai_patches(h, w, patch=32, cap=1536, fit=0):
+    """The docs' patch formula, with the square root taken in 60-digit decimal arithmetic
+    and the rest in fractions; the scaled sides are floored to whole pixels."""
+    if fit and max(h, w) > fit:
+        s = Fraction(fit, max(h, w))
+        h, w = (max(1, round(h * s)), fit) if w >= h else (fit, max(1, round(w * s)))
+    raw = math.ceil(w / patch) * math.ceil(h / patch)
+    if raw <= cap:
+        return raw
+    with localcontext() as ctx:
+        ctx.prec = 60
+        r = (Decimal(patch * patch * cap) / Decimal(w * h)).sqrt()
+        kw = int((Decimal(w) * r / patch).to_integral_value(rounding="ROUND_FLOOR"))
+        kh = int((Decimal(h) * r / patch).to_integral_value(rounding="ROUND_FLOOR"))
+    # r' = r * min(kw / (w r / p), kh / (h r / p)) = min(p kw / w, p kh / h), exactly.
+    r2 = min(Fraction(patch * kw, w), Fraction(patch * kh, h))
+    cols = math.ceil(math.floor(w * r2) / patch)
+    rows = math.ceil(math.floor(h * r2) / patch)
+    return min(cap, cols * rows)
+
+
+# ---- copied from Anthropic's vision docs (Resize your image before uploading) -----------------
+def _count_image_tokens(width: int, height: int) -> int:
+    return math.ceil(width / 28) * math.ceil(height / 28)
+
+
+def ref_resized_size(width, height, max_edge=1568, max_tokens=1568):
+    def fits(w: int, h: int) -> bool:
+        return (
+            math.ceil(w / 28) * 28 <= max_edge
+            and math.ceil(h / 28) * 28 <= max_edge
+            and _count_image_tokens(w, h) <= max_tokens
+        )
+
+    if fits(width, height):
+        return (width, height)
+    if height > width:
+        resized_h, resized_w = ref_resized_size(height, width, max_edge, max_tokens)
+        return (resized_w, resized_h)
+    aspect_ratio = width / height
+    lo, hi = 1, width
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        if fits(mid, max(round(mid / aspect_ratio), 1)):
+            lo = mid
+        else:
+            hi = mid
+    return (lo, max(round(lo / aspect_ratio), 1))
+
+
+# ---- end of the copy ---------------------------------------------------------------------------
+
+
+def ref_mistral(h, w, patch, max_size, merge=1, rounding="round"):
+    """mistral-common ``_image_to_num_tokens`` ("round") / transformers Pixtral ("floor");
+    None where the floor variant leaves a zero side."""
+    ratio = max(h / max_size, w / max_size)
+    if ratio > 1:
+        if rounding == "round":
+            w, h = max(round(w / ratio), 1), max(round(h / ratio), 1)
+        else:
+            w, h = math.floor(w / ratio), math.floor(h / ratio)
+    if h < 1 or w < 1:
+        return None
+    p = patch * merge
+    return (h - 1) // p + 1, (w - 1) // p + 1
+
+
+def ref_mllama(h, w, tile=560, max_tiles=4):
+    """transformers ``mllama.get_optimal_tiled_canvas`` (numpy there, floats here)."""
+    cands = [
+        (a, b)
+        for a in range(1, max_tiles + 1)
+        for b in range(1, max_tiles + 1)
+        if a * b <= max_tiles
+    ]
+    scales = []
+    for a, b in cands:
+        sh, sw = a * tile / h, b * tile / w
+        scales.append(sh if sw > sh else sw)
+    ups = [s for s in scales if s >= 1]
+    sel = min(ups) if ups else max(s for s in scales if s < 1)
+    chosen = [c for c, s in zip(cands, scales, strict=True) if s == sel]
+    best = min(chosen, key=lambda c: c[0] * c[1])  # min() keeps the first on ties
+    return best
+
+
+def ref_internvl(h, w, tile=448, min_num=1, max_num=12):
+    """``find_closest_aspect_ratio`` of the InternVL model card, candidates in
+    transformers' order (by area, then columns)."""
+    ratios = sorted(
+        (
+            (i, j)
+            for i in range(1, max_num + 1)
+            for j in range(1, max_num + 1)
+            if min_num <= i * j <= max_num
+        ),
+        key=lambda x: x[0] * x[1],
+    )
+    aspect = w / h
+    best_diff, best = float("inf"), (1, 1)
+    for c, r in ratios:
+        diff = abs(aspect - c / r)
+        if diff < best_diff:
+            best_diff, best = diff, (c, r)
+        elif diff == best_diff and w * h > 0.5 * tile * tile * c * r:
+            best = (c, r)
+    return best
+
+
+PINPOINTS = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
+
+
+def ref_llava_next(h, w, pinpoints=PINPOINTS, crop=336, patch=14):
+    """transformers ``select_best_resolution`` + ``_get_unpadded_features``."""
+    best, max_eff, min_waste = None, 0, float("inf")
+    for ph, pw in pinpoints:
+        scale = min(pw / w, ph / h)
+        dw, dh = int(w * scale), int(h * scale)
+        eff = min(dw * dh, w * h)
+        waste = ph * pw - eff
+        if eff > max_eff or (eff == max_eff and waste < min_waste):
+            max_eff, min_waste, best = eff, waste, (ph, pw)
+    bh, bw = best
+    cur_h = (crop // patch) * (bh // crop)
+    cur_w = (crop // patch) * (bw // crop)
+    if w / h > cur_w / cur_h:
+        new_h = int(round(h * (cur_w / w), 7))
+        cur_h -= ((cur_h - new_h) // 2) * 2
+    else:
+        new_w = int(round(w * (cur_h / h), 7))
+        cur_w -= ((cur_w - new_w) // 2) * 2
+    return bh, bw, cur_h, cur_w
+
+
+def _arrays(pairs):
+    return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
+
+# -- vector == scalar --------------------------------------------------------------------------
+
+OPENAI_TILE_CONFIGS = [(2048, 768, 512), (2048, 512, 512)]
+
+
+@pytest.mark.parametrize(("fit", "short", "tile"), OPENAI_TILE_CONFIGS)
+@given(pairs=image_pair_lists)
+def test_openai_tiles_vs_reference(fit, short, tile, pairs):
+    h, w = _arrays(pairs)
+    tiles, rh, rw = kt.openai_tiles(h, w, fit_size=fit, short_side=short, tile_size=tile)
+    assert tiles.dtype == np.int64
+    for i, (hh, ww) in enumerate(pairs):
+        assert (int(tiles[i]), int(rh[i]), int(rw[i])) == ref_openai_tiles(hh, ww, fit, short, tile)
+    assert (tiles >= 1).all()
+    # After both steps the long side is <= fit and the short side <= short, so at most
+    # ceil(fit/tile) * ceil(short/tile)... unless the fit already made the short side small.
+    assert (tiles <= math.ceil(fit / tile) * math.ceil(fit / tile)).all()
+
+
+@pytest.mark.parametrize("fit", [0, 2048])
+@given(pairs=image_pair_lists)
+def test_openai_patches_vs_reference(fit, pairs):
+    h, w = _arrays(pairs)
+    n, cols, rows = kp.openai_patches(h, w, fit_size=fit)
+    assert n.dtype == np.int64
+    for i, (hh, ww) in enumerate(pairs):
+        assert int(n[i]) == ref_openai_patches(hh, ww, fit=fit)
+    assert ((n >= 1) & (n <= 1536)).all()
+    assert (n == np.minimum(cols * rows, 1536)).all()
+
+
+@pytest.mark.parametrize(("edge", "cap"), [(1568, 1568), (2576, 4784), (1000, 100)])
+@given(pairs=image_pair_lists)
+def test_anthropic_vs_docs_code(edge, cap, pairs):
+    h, w = _arrays(pairs)
+    tokens, rh, rw = kp.anthropic_patches(h, w, max_edge=edge, max_tokens=cap)
+    for i, (hh, ww) in enumerate(pairs):
+        ew, eh = ref_resized_size(ww, hh, edge, cap)
+        assert (int(rh[i]), int(rw[i])) == (eh, ew)
+        assert int(tokens[i]) == _count_image_tokens(ew, eh)
+    assert ((tokens >= 1) & (tokens <= cap)).all()
+    assert ((-(-rh // 28) * 28 <= edge) & (-(-rw // 28) * 28 <= edge)).all()
+
+
+@pytest.mark.parametrize(
+    ("patch", "size", "merge", "rounding"),
+    [
+        (16, 1024, 1, "round"),
+        (14, 1540, 2, "round"),
+        (16, 1024, 1, "floor"),
+        (14, 1540, 2, "floor"),
+    ],
+)
+@given(pairs=image_pair_lists)
+def test_mistral_vs_reference(patch, size, merge, rounding, pairs):
+    h, w = _arrays(pairs)
+    expected = [ref_mistral(hh, ww, patch, size, merge, rounding) for hh, ww in pairs]
+    if any(e is None for e in expected):
+        with pytest.raises(InvalidInputError, match=r"image \d+: .*floors to"):
+            kp.mistral_patch_grid(
+                h, w, patch_size=patch, max_image_size=size, merge_size=merge, rounding=rounding
+            )
+        return
+    rows, cols = kp.mistral_patch_grid(
+        h, w, patch_size=patch, max_image_size=size, merge_size=merge, rounding=rounding
+    )
+    assert list(zip(rows.tolist(), cols.tolist(), strict=True)) == expected
+    side = -(-size // (patch * merge))
+    assert ((rows >= 1) & (cols >= 1) & (rows <= side) & (cols <= side)).all()
+
+
+@given(pairs=image_pair_lists, max_tiles=st.integers(1, 6))
+def test_mllama_vs_reference(pairs, max_tiles):
+    h, w = _arrays(pairs)
+    rows, cols = kt.mllama_canvas(h, w, max_tiles=max_tiles)
+    for i, (hh, ww) in enumerate(pairs):
+        assert (int(rows[i]), int(cols[i])) == ref_mllama(hh, ww, 560, max_tiles)
+    assert ((rows * cols >= 1) & (rows * cols <= max_tiles)).all()
+
+
+@given(pairs=image_pair_lists, bounds=st.sampled_from([(1, 12), (1, 6), (1, 1), (2, 9), (1, 40)]))
+def test_internvl_vs_reference(pairs, bounds):
+    lo, hi = bounds
+    h, w = _arrays(pairs)
+    cols, rows = kt.internvl_grid(h, w, min_num=lo, max_num=hi)
+    for i, (hh, ww) in enumerate(pairs):
+        assert (int(cols[i]), int(rows[i])) == ref_internvl(hh, ww, 448, lo, hi)
+    assert ((cols * rows >= lo) & (cols * rows <= hi)).all()
+
+
+def test_internvl_exact_ties_take_the_reference_loop():
+    """Sizes whose aspect ratio is exactly midway between two candidate ratios (a float
+    tie in |w/h - c/r|): the kernel's fallback must reproduce the reference's order."""
+    pairs = []
+    for c1, r1, c2, r2 in [(1, 1, 2, 1), (2, 1, 3, 1), (3, 2, 2, 1), (1, 2, 1, 1), (4, 3, 3, 2)]:
+        mid = (Fraction(c1, r1) + Fraction(c2, r2)) / 2
+        for k in (1, 3, 50, 400, 2000):
+            pairs.append((mid.denominator * k, mid.numerator * k))
+    h, w = _arrays(pairs)
+    cols, rows = kt.internvl_grid(h, w)
+    for i, (hh, ww) in enumerate(pairs):
+        assert (int(cols[i]), int(rows[i])) == ref_internvl(hh, ww)
+
+
+@given(pairs=image_pair_lists)
+def test_llava_next_vs_reference(pairs):
+    h, w = _arrays(pairs)
+    bh, bw, gh, gw = kt.llava_next_features(h, w, pinpoints=PINPOINTS)
+    for i, (hh, ww) in enumerate(pairs):
+        assert (int(bh[i]), int(bw[i]), int(gh[i]), int(gw[i])) == ref_llava_next(hh, ww)
+    assert ((gh >= 0) & (gh <= 72) & (gw >= 0) & (gw <= 72)).all()
+
+
+def test_llava_next_round7_edge():
+    """Sizes where ``h * (cur_w / w)`` is an integer in exact arithmetic but a hair below
+    it in floats (2.9999999999999996): ``int(round(x, 7))`` rounds up, ``int(x)`` would
+    not. Built from w = cur_w * h / k, both orientations."""
+    found = []
+    for hh in range(1, 1500):
+        for cw in (24, 48, 72):
+            for k in range(1, cw + 1):
+                if (cw * hh) % k == 0:
+                    ww = cw * hh // k
+                    x = hh * (cw / ww)
+                    if int(round(x, 7)) != int(x):
+                        found += [(hh, ww), (ww, hh)]
+    assert len(found) > 100
+    h, w = _arrays(found)
+    bh, bw, gh, gw = kt.llava_next_features(h, w, pinpoints=PINPOINTS)
+    for i, (hh, ww) in enumerate(found):
+        assert (int(bh[i]), int(bw[i]), int(gh[i]), int(gw[i])) == ref_llava_next(hh, ww)
+
+
+@given(pairs=image_pair_lists)
+def test_gemini_tiles_formula(pairs):
+    h, w = _arrays(pairs)
+    tiles = kt.gemini_tiles(h, w)
+    for i, (hh, ww) in enumerate(pairs):
+        exp = 1 if hh <= 384 and ww <= 384 else math.ceil(hh / 768) * math.ceil(ww / 768)
+        assert int(tiles[i]) == exp
+
+
+# -- permutation equivariance ----------------------------------------------------------------------
+
+KERNELS = {
+    "openai_tiles": lambda h, w: kt.openai_tiles(h, w)[0],
+    "openai_patches": lambda h, w: kp.openai_patches(h, w, fit_size=2048)[0],
+    "anthropic": lambda h, w: kp.anthropic_patches(h, w)[0],
+    "pixtral": lambda h, w: np.prod(
+        kp.mistral_patch_grid(h, w, patch_size=16, max_image_size=1024), axis=0
+    ),
+    "mllama": lambda h, w: np.prod(kt.mllama_canvas(h, w), axis=0),
+    "internvl": lambda h, w: np.prod(kt.internvl_grid(h, w), axis=0),
+    "llava_next": lambda h, w: kt.llava_next_features(h, w, pinpoints=PINPOINTS)[2],
+    "gemini": kt.gemini_tiles,
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+@given(pairs=image_pair_lists, data=st.data())
+def test_permutation_equivariant(name, pairs, data):
+    fn = KERNELS[name]
+    h, w = _arrays(pairs)
+    perm = np.array(data.draw(st.permutations(range(len(pairs)))))
+    np.testing.assert_array_equal(fn(h[perm], w[perm]), fn(h, w)[perm])
+
+
+SCALAR = {
+    "openai_tiles": lambda h, w: ref_openai_tiles(h, w)[0],
+    "openai_patches": lambda h, w: ref_openai_patches(h, w, fit=2048),
+    "anthropic": lambda h, w: _count_image_tokens(*ref_resized_size(w, h)),
+    "pixtral": lambda h, w: math.prod(ref_mistral(h, w, 16, 1024)),
+    "mllama": lambda h, w: math.prod(ref_mllama(h, w)),
+    "internvl": lambda h, w: math.prod(ref_internvl(h, w)),
+    "llava_next": lambda h, w: ref_llava_next(h, w)[2],
+    "gemini": lambda h, w: 1 if h <= 384 and w <= 384 else math.ceil(h / 768) * math.ceil(w / 768),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+@given(h=extreme_sides, w=extreme_sides)
+def test_extreme_sides_no_overflow(name, h, w):
+    """Sides at 1 and 2**31 - 1 (products near 2**62): the kernel equals the scalar
+    reference computed with Python's unbounded ints, so nothing wrapped."""
+    out = KERNELS[name](np.array([h]), np.array([w]))
+    assert out.dtype == np.int64
+    assert int(out[0]) == SCALAR[name](h, w)
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+@given(pair=image_pairs)
+def test_shape_and_scalar_broadcast(name, pair):
+    fn = KERNELS[name]
+    h = np.full((2, 3), pair[0])
+    out = fn(h, np.full((2, 3), pair[1]))
+    assert out.shape == (2, 3)
+    assert (out == out[0, 0]).all()
+
+
+# -- monotonicity: stated where it holds, shown false where it does not ----------------------------
+
+
+@given(h=st.integers(1, 20_000), w=st.integers(1, 20_000), d=st.integers(0, 5000))
+def test_gemini_and_raw_patch_counts_are_monotone(h, w, d):
+    assert kt.gemini_tiles([h], [w])[0] <= kt.gemini_tiles([h + d], [w])[0]
+    # OpenAI patches are monotone while under the cap (before any scaling).
+    a = kp.openai_patches([h], [w])[0]
+    b = kp.openai_patches([h + d], [w])[0]
+    if math.ceil((h + d) / 32) * math.ceil(w / 32) <= 1536:
+        assert a <= b
+
+
+NOT_MONOTONE = [
+    # (kernel, (h, w) smaller, (h, w) one pixel wider or taller, why)
+    ("openai_tiles", (768, 1030), (800, 1030), "the short side is scaled down to 768"),
+    ("pixtral", (1000, 1024), (1000, 1100), "a wider image is scaled down more"),
+    ("internvl", (500, 437), (500, 438), "the closest grid jumps from 3x4 to 1x1"),
+    ("llava_next", (500, 307), (500, 308), "a wider image unpads to fewer rows"),
+    ("anthropic", (1000, 1227), (1000, 1228), "the fit lands on a smaller grid"),
+    ("mllama", (600, 1199), (600, 1200), "a canvas that needs no upscale wins"),
+]
+
+
+@pytest.mark.parametrize(("name", "a", "b", "why"), NOT_MONOTONE)
+def test_not_monotone_examples(name, a, b, why):
+    """These rules are not monotone in the image size (so no monotonicity property is
+    tested for them); a concrete counterexample each, checked against the reference."""
+    out = KERNELS[name](np.array([a[0], b[0]]), np.array([a[1], b[1]]))
+    assert out.tolist() == [SCALAR[name](*a), SCALAR[name](*b)]
+    assert out[0] > out[1], why
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+ALL = {
+    **KERNELS,
+    "mllama_canvas": lambda h, w: kt.mllama_canvas(h, w)[0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("bad", [0, -1, 2**31, 10**12, 1.5, float("nan"), None, "7"])
+def test_bad_sides_raise_invalid_input(name, bad):
+    objects = bad is None or isinstance(bad, str)
+    # Numbers are named by index; an object array is refused as a whole (its dtype).
+    match = "must be integers" if objects else r"height\[1\]"
+    with pytest.raises(InvalidInputError, match=match):
+        ALL[name](np.array([10, bad], dtype=object if objects else None), np.array([10, 10]))
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_mismatched_shapes_raise(name):
+    with pytest.raises(InvalidInputError, match="shapes differ"):
+        ALL[name](np.array([1, 2, 3]), np.array([1, 2]))
+
+
+def test_bad_constants_raise():
+    with pytest.raises(InvalidInputError):
+        kt.openai_tiles([1], [1], fit_size=0)
+    with pytest.raises(InvalidInputError):
+        kt.openai_tiles([1], [1], short_rounding="ceil")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError):
+        kt.internvl_grid([1], [1], min_num=5, max_num=2)
+    with pytest.raises(InvalidInputError):
+        kp.mistral_patch_grid([1], [1], patch_size=16, max_image_size=1024, rounding="up")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError):
+        kt.llava_next_features([1], [1], pinpoints=[])
+    with pytest.raises(InvalidInputError):
+        kp.anthropic_patches([1], [1], max_edge=0)
+    with pytest.raises(InvalidInputError):
+        kp.openai_patches([1], [1], patch_size=True)  # type: ignore[arg-type]
+
+
+def test_scale_by_decimal_rounds_half_up_exactly():
+    counts = np.array([0, 1, 25, 1024, 1536, 10**12])
+    got = kp.scale_by_decimal(counts, Fraction("1.62"))
+    want = [int((Fraction(c) * Fraction("1.62") + Fraction(1, 2)) // 1) for c in counts.tolist()]
+    assert got.tolist() == want
+    assert kp.scale_by_decimal(np.array([25]), Fraction("1.62")).tolist() == [41]  # 40.5 -> 41
