@@ -39,12 +39,12 @@ os.environ.setdefault("TOKENMETER_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.compute  # noqa: E402, F401  (pa.compute)
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute
 
-import tokenmeter as tm  # noqa: E402
-from tokenmeter.batch import count_table, price_table  # noqa: E402
+import tokenmeter as tm
+from tokenmeter.batch import count_table, price_table
 
 START_US = 1_793_600_000_000_000  # 2026-11-02 06:13:20 UTC (vendors-2026-11 in effect)
 BOOK = "vendors-2026-11"

@@ -7,12 +7,12 @@ from pathlib import Path
 import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute
 import pytest
 from dask.distributed import Client, LocalCluster
-from engine_data import usage_table
 
 import tokenmeter as tm
+from engine_data import usage_table
 from tokenmeter.batch import count_table, price_table
 from tokenmeter.integrations.dask import collect_meter, meter_dataframe
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from engine_data import usage_table
 
 import tokenmeter as tm
+from engine_data import usage_table
 from tokenmeter.batch import count_table, price_table
 from tokenmeter.integrations.spark import collect_meter, meter_dataframe
 

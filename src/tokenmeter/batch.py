@@ -82,7 +82,7 @@ def _need_arrow() -> None:
 def _run(table: Any, book: PriceBook | None, *, strict: bool, estimate: bool,
          options: Options | None) -> Any:
     _need_arrow()
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
 
     from ._batch.count import Errors, count_rows, parse
     from ._batch.frame import read, write

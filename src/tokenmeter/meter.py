@@ -396,9 +396,7 @@ class Meter:
             InvalidInputError: a row has an error or no timestamp (naming the first such
                 row; rows are never skipped silently), or a needed column is missing.
         """
-        import pyarrow as pa  # type: ignore[import-untyped]
-
-        from ._batch.frame import read, to_datetime
+        from ._batch.frame import read, timestamps, to_datetime
 
         frame = read(table, ())
         cols = frame.columns
@@ -421,10 +419,9 @@ class Meter:
         n = frame.n
         errors = col("error")
         stamps = extra.get("timestamp", cols.get("timestamp"))
-        if stamps is not None and pa.types.is_timestamp(stamps.type) and stamps.type.tz is None:
-            raise InvalidInputError("column 'timestamp' has no time zone")
-        ts_us = (stamps.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
-                 if stamps is not None else [None] * n)
+        us, present = timestamps(stamps, n)  # refuses a naive column; floors to microseconds
+        ts_us: list[Any] = [int(u) if p else None
+                            for u, p in zip(us.tolist(), present.tolist(), strict=True)]
         models, modalities, tokens = col("model"), col("modality"), col("tokens")
         exacts = col("exact")
         directions = col("direction") or [None] * n
@@ -442,7 +439,7 @@ class Meter:
             d = durations[i]
             ev = self._make(account=accounts[i] if accounts[i] is not None else account,
                             model=models[i], modality=modalities[i], tokens=tokens[i],
-                            at=to_datetime(ts_us[i]), direction=directions[i] or "input",
+                            at=to_datetime(int(ts_us[i])), direction=directions[i] or "input",
                             seconds=None if d is None else float(d), exact=exacts[i])
             events.append((None if ids[i] is None else _event_id(ids[i]), ev))
         added = 0
@@ -519,7 +516,7 @@ class Meter:
             return a_events == b_events
         return a_cells == b_cells
 
-    __hash__ = None  # type: ignore[assignment]  # mutable
+    __hash__ = None  # type: ignore[assignment]  # mutable: meters are not hashable
 
     def __len__(self) -> int:
         """Distinct events counted."""
@@ -750,7 +747,8 @@ def _plain(v: Any) -> Any:
     import numpy as np
 
     if isinstance(v, np.ma.MaskedArray):
-        return [None if m else x for x, m in zip(v.data.tolist(), np.ma.getmaskarray(v),
+        mask = np.ma.getmaskarray(v)  # type: ignore[no-untyped-call]
+        return [None if m else x for x, m in zip(v.data.tolist(), mask,
                                                   strict=True)]
     return v
 

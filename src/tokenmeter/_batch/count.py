@@ -268,7 +268,7 @@ def _precheck(inp: Inputs, modality: str, rows: npt.NDArray[np.intp]) -> B:
     ok &= ~has_f | ((fr >= 1) & (fr <= _MAX_FRAMES))
     with np.errstate(invalid="ignore", over="ignore"):
         ok &= has_f | (np.rint(np.where(ok, d * f, 0.0)) >= 1)
-    return ok
+    return np.asarray(ok, dtype=bool)
 
 
 def _count_media(c: _Counter, errors: Errors, model: Any, modality: str,

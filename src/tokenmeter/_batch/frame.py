@@ -107,7 +107,8 @@ def read(table: Any, outputs: tuple[str, ...]) -> Frame:
             if c in table:
                 v = table[c]
                 if isinstance(v, np.ma.MaskedArray):
-                    arr = pa.array(v.data, mask=np.ma.getmaskarray(v), from_pandas=True)
+                    mask = np.ma.getmaskarray(v)  # type: ignore[no-untyped-call]
+                    arr = pa.array(v.data, mask=mask, from_pandas=True)
                 else:
                     arr = pa.array(v, from_pandas=True)
                 cols[c] = _one_chunk(arr)
@@ -145,7 +146,7 @@ def write(frame: Frame, outputs: dict[str, pa.Array]) -> Any:
         return pa.RecordBatch.from_arrays(
             [*orig.columns, *outputs.values()], names=[*orig.schema.names, *outputs])
     if frame.kind == "pandas":
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped]
 
         new = {name: pd.Series(pd.arrays.ArrowExtensionArray(arr), index=orig.index)
                for name, arr in outputs.items()}
@@ -166,7 +167,7 @@ def _to_numpy(arr: pa.Array) -> Any:
         mask = arr.is_null().to_numpy(zero_copy_only=False)
         fill = False if pa.types.is_boolean(t) else 0
         data = arr.fill_null(fill).to_numpy(zero_copy_only=False)
-        return np.ma.MaskedArray(data, mask=mask)
+        return np.ma.MaskedArray(data, mask=mask)  # type: ignore[no-untyped-call]
     # strings and decimals: objects, None where missing (Decimal, never float, for money)
     return np.asarray(arr.to_pylist(), dtype=object)
 

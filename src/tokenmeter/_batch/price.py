@@ -150,7 +150,8 @@ class _Pricer:
     def array(self, name: str, plans: dict[int, Plan], rows: Rows, at: Any) -> bool:
         """Price ``rows`` in one array call; False (nothing recorded) if it raised."""
         try:
-            aq = self.book.price_array(name, at=at, **self.columns(plans, rows))
+            cols: dict[str, Any] = dict(self.columns(plans, rows))
+            aq = self.book.price_array(name, at=at, **cols)
         except TokenmeterError:
             return False
         digits = minor_units(aq.currency)
@@ -266,7 +267,7 @@ class _Pricer:
 
 def _us(when: Any) -> int:
     delta = when - to_datetime(0)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return int((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
 
 
 def price_rows(counts: Counts, book: PriceBook, timestamp: pa.Array | None

@@ -63,18 +63,19 @@ def collect_meter(ddf: Any, *, granularity: str = "month", timezone: str = "UTC"
             timestamp; rows are never skipped. Filter on ``error`` first to meter only
             the countable rows.
     """
-    import dask
+    from dask.base import compute
+    from dask.delayed import delayed
 
     from ..meter import Meter
 
     settings = (granularity, timezone, dedupe)
     Meter(granularity=granularity, timezone=timezone, dedupe=dedupe)  # check settings here
-    parts = [dask.delayed(meter_bytes)(p, settings, estimate, options, account)
+    parts = [delayed(meter_bytes)(p, settings, estimate, options, account)
              for p in ddf.to_delayed()]
     if not parts:
         return Meter(granularity=granularity, timezone=timezone, dedupe=dedupe)
     while len(parts) > 1:
-        parts = [dask.delayed(merge_bytes)(*parts[i:i + split_every])
+        parts = [delayed(merge_bytes)(*parts[i:i + split_every])
                  for i in range(0, len(parts), split_every)]
-    (data,) = dask.compute(parts[0])
+    (data,) = compute(parts[0])  # type: ignore[no-untyped-call]
     return Meter.from_bytes(data)
