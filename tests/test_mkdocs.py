@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,16 @@ def test_cli_reference_names_every_command_and_option():
             longs = [o for o in action.option_strings if o.startswith("--")]
             if longs and longs[0] != "--help":
                 assert longs[0] in doc, f"{name} {longs[0]} is not in docs/cli.md"
+
+
+def test_api_reference_documents_every_public_name():
+    import tokenmeter as tm
+    from tokenmeter import errors
+
+    api = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert "::: tokenmeter.errors" in api  # every error class, from the module
+    # Names loaded lazily (tokenmeter.__getattr__) are documented from their module.
+    missing = [n for n in tm.__all__
+               if n != "__version__" and n not in errors.__all__
+               and not re.search(rf"^::: tokenmeter\.(\w+\.)?{n}$", api, flags=re.M)]
+    assert not missing, f"add `::: tokenmeter.NAME` to docs/api.md for: {missing}"
