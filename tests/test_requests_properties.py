@@ -338,3 +338,111 @@ def test_a_png_reads_its_header_and_its_tail_only(monkeypatch):
     # Orientation 6 turns the 3000x2000 picture into a 2000x3000 one.
     assert usage.image == tm.get_model(QWEN_VL).count_image(2000, 3000).tokens
     assert sum(decoded) <= 3 * Base64File.BLOCK_CHARS
+
+
+@given(conv=conversation("image"))
+@settings(max_examples=30)
+def test_pixtral_total_is_mistral_common_with_the_images(conv, monkeypatch_module):
+    import numpy as np
+    from mistral_common.protocol.instruct.chunk import ImageChunk, TextChunk
+    from mistral_common.protocol.instruct.messages import (
+        AssistantMessage,
+        SystemMessage,
+        UserMessage,
+    )
+    from mistral_common.protocol.instruct.request import ChatCompletionRequest
+    from PIL import Image
+
+    from tokenmeter.text.chat import _MISTRAL
+
+    model = tm.get_model("pixtral-12b")
+    usage = tm.count_request(model, as_openai(conv), resolver=resolver)
+    check_parts(model, usage, conv)
+    mt = _MISTRAL[str(tm.text.get_tokenizer("tekken").path)]
+    msgs = []
+    for role, ps in conv:
+        if role == "system":
+            msgs.append(SystemMessage(content="".join(v for _, v in ps)))
+        elif role == "assistant":
+            msgs.append(AssistantMessage(content="".join(v for _, v in ps)))
+        else:
+            msgs.append(UserMessage(content=[
+                TextChunk(text=v) if k == "text" else ImageChunk(image=Image.new("L", v))
+                for k, v in ps]))
+    # mistral-common resizes the pixels with OpenCV; the token count needs only the size.
+    monkeypatch_module.setattr("mistral_common.tokens.tokenizers.image.transform_image",
+                               lambda image, size: np.zeros((3, size[1], size[0])))
+    ref = len(mt.encode_chat_completion(ChatCompletionRequest(messages=msgs)).tokens)
+    assert usage.input_tokens == ref
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_model_method_is_the_function():
+    body = as_openai([("user", [("text", "hi"), ("image", (640, 480))])])
+    m = tm.get_model(QWEN_VL)
+    assert m.count_request(body, resolver=resolver) == tm.count_request(QWEN_VL, body,
+                                                                        resolver=resolver)
+
+
+def test_inline_video_and_clip_offsets():
+    mp4 = mf.video("mp4", "libx264", (320, 240), fps=10, frames=40)  # 4 s
+    url = "data:video/mp4;base64," + base64.b64encode(mp4).decode()
+    info = tm.probe(mp4)
+    qwen = tm.get_model(QWEN_VL)
+    body = {"messages": [{"role": "user", "content": [
+        {"type": "video_url", "video_url": {"url": url}}, {"type": "text", "text": "What?"}]}]}
+    usage = tm.count_request(qwen, body)
+    assert usage.video == tm.count(qwen, info).video
+    assert float(usage.video_seconds) == pytest.approx(4.0)
+    # DashScope/qwen-vl-utils video_start/video_end and Gemini videoMetadata: the clip only.
+    clip = tm.count_request(qwen, {"messages": [{"role": "user", "content": [
+        {"video": url, "video_start": 1.0, "video_end": 3.0}]}]})
+    assert clip.video == qwen.count_video(320, 240, 2.0, 10.0, frames=20,
+                                          has_audio=False).tokens
+    gem = tm.get_model("gemini-2.5-flash")
+    g = tm.count_request(gem, {"contents": [{"parts": [
+        {"inlineData": {"mimeType": "video/mp4", "data": url.split(",", 1)[1]},
+         "videoMetadata": {"startOffset": "1s", "endOffset": "3s", "fps": 2}}]}]})
+    assert g.video == gem.count_video(320, 240, 2.0, 10.0, frames=20, sample_fps=2,
+                                      has_audio=False).tokens
+    assert float(g.video_seconds) == pytest.approx(2.0)
+
+
+def test_resized_height_and_width_count_that_size():
+    qwen = tm.get_model(QWEN_VL)
+    url = "data:image/png;base64," + base64.b64encode(mf.image("PNG", (1280, 720))).decode()
+    usage = tm.count_request(qwen, [{"role": "user", "content": [
+        {"type": "image", "image": url, "resized_height": 280, "resized_width": 420}]}])
+    assert usage.image == qwen.count_image(420, 280).tokens
+
+
+def test_responses_items_and_tools():
+    model = tm.get_model("gpt-4-turbo")
+    body = {"instructions": "Be brief.", "input": [
+        {"role": "user", "content": "What is 2+2?"},
+        {"type": "reasoning", "summary": [{"type": "summary_text", "text": "Add them."}]},
+        {"type": "function_call", "call_id": "c1", "name": "add", "arguments": "{\"a\":2}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "4"},
+    ], "tools": [{"type": "function", "name": "add", "description": "Add numbers.",
+                  "parameters": {"type": "object", "properties": {
+                      "a": {"type": "integer", "description": "first"}}}}]}
+    usage = tm.count_request(model, body)
+    kinds = [(p.index, p.kind) for p in usage.parts]
+    assert ("input[1].summary[0]", "text") in kinds
+    assert ("tools[0]", "tools") in kinds
+    assert not usage.exact
+    rule = next(p for p in usage.parts if p.index == "input[1].summary[0]").rule
+    assert "encrypted" in rule
+    # The same tools in Chat Completions form count the same.
+    chat = {"messages": [{"role": "user", "content": "What is 2+2?"}], "tools": [
+        {"type": "function", "function": body["tools"][0] | {}}]}
+    chat["tools"][0]["function"].pop("type")
+    t_resp = sum(p.tokens for p in usage.parts if p.kind == "tools")
+    t_chat = sum(p.tokens for p in tm.count_request(model, chat).parts if p.kind == "tools")
+    assert t_resp == t_chat

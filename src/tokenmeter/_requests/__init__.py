@@ -44,8 +44,9 @@ def detect_shape(request: Mapping[str, Any]) -> str:
     """The shape of a request body: one of :data:`SHAPES`.
 
     Gemini bodies have ``contents``; DashScope's HTTP form nests ``input.messages``; a
-    Responses body has ``input``; among ``messages`` bodies, a top-level ``system`` or an
-    Anthropic block (``image`` with a ``source``, ``tool_use``…) means Anthropic, items
+    Responses body has ``input``; among ``messages`` bodies, a top-level ``system``, a tool
+    with an ``input_schema`` or an Anthropic block (``image`` with a ``source``,
+    ``tool_use``…) means Anthropic, items
     keyed by their media (``{"image": ...}``) mean DashScope, and the rest is OpenAI's
     Chat Completions (string contents frame the same in every shape).
 
@@ -69,6 +70,10 @@ def detect_shape(request: Mapping[str, Any]) -> str:
             f"shape= (one of {', '.join(SHAPES)})")
     if "system" in request or "anthropic_version" in request:
         return "anthropic"
+    tools = request.get("tools")
+    if isinstance(tools, Sequence) and any(
+            isinstance(t, Mapping) and "input_schema" in t for t in tools):
+        return "anthropic"  # OpenAI tools hold "function"; Anthropic's hold "input_schema"
     if isinstance(msgs, Sequence) and not isinstance(msgs, (str, bytes)):
         for m in msgs:
             content = m.get("content") if isinstance(m, Mapping) else None

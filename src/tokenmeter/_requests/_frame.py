@@ -27,6 +27,7 @@ token or two.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -320,12 +321,54 @@ def _openai_tools(model: Model, conv: Conversation, tc: _Counter) -> list[UsageP
 # -- Mistral -------------------------------------------------------------------------
 
 
+class _CountedImages:
+    """An image encoder for mistral-common that returns the image tokens already counted.
+
+    mistral-common joins adjacent text chunks of a message (with ``"\\n\\n"`` in the
+    tekken versions), so an image cannot simply be left out of the encoded conversation: it
+    stays in place as a 1x1 stand-in, and this encoder gives it the length the model's
+    image rule counted (mistral-common's own encoder would resize the pixels with OpenCV).
+    """
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+        self.counts: dict[int, int] = {}
+
+    def __call__(self, chunk: Any) -> Any:
+        import numpy as np
+        from mistral_common.tokens.tokenizers.image import ImageEncoding
+
+        n = self.counts[id(chunk.image)]
+        return ImageEncoding(tokens=[self.base.special_ids.img] * n,
+                             image=np.zeros((3, 1, 1), dtype=np.float32))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+
+_MISTRAL_REQUESTS: dict[str, tuple[Any, _CountedImages | None]] = {}
+_MISTRAL_LOCK = threading.Lock()
+
+
+def _mistral_tokenizer(path: str) -> tuple[Any, _CountedImages | None]:
+    """A MistralTokenizer of its own (count_messages' stays untouched), images counted."""
+    got = _MISTRAL_REQUESTS.get(path)
+    if got is None:
+        from mistral_common.tokens.tokenizers.mistral import MistralTokenizer as MT
+
+        mt = MT.from_file(path)
+        inner = mt.instruct_tokenizer
+        enc = _CountedImages(inner.image_encoder) if inner.image_encoder is not None else None
+        if enc is not None:
+            inner.image_encoder = enc  # type: ignore[assignment]  # duck-typed stand-in
+        got = _MISTRAL_REQUESTS.setdefault(path, (mt, enc))
+    return got
+
+
 def _mistral(model: Model, fmt: ChatFormat, conv: Conversation, tc: _Counter, gen: bool
              ) -> list[UsagePart]:
-    from ..text.chat import _MISTRAL
-
     try:
-        from mistral_common.protocol.instruct.chunk import TextChunk
+        from mistral_common.protocol.instruct.chunk import ImageChunk, TextChunk
         from mistral_common.protocol.instruct.messages import (
             AssistantMessage,
             SystemMessage,
@@ -334,31 +377,45 @@ def _mistral(model: Model, fmt: ChatFormat, conv: Conversation, tc: _Counter, ge
         )
         from mistral_common.protocol.instruct.request import ChatCompletionRequest
         from mistral_common.protocol.instruct.tool_calls import Function, Tool
-        from mistral_common.tokens.tokenizers.mistral import MistralTokenizer as MT
-    except ImportError as exc:  # pragma: no cover - the mistral extra brings it
+        from PIL import Image
+    except ImportError as exc:  # pragma: no cover - the mistral extra brings them
         from ..errors import MissingDependencyError
 
         raise MissingDependencyError(
             "exact Mistral chat counts need mistral-common: pip install 'tokenmeter[mistral]'"
         ) from exc
 
-    path = str(getattr(tc.tokenizer(), "path", ""))
-    mt = _MISTRAL.get(path)
-    if mt is None:
-        mt = _MISTRAL.setdefault(path, MT.from_file(path))
+    mt, enc = _mistral_tokenizer(str(getattr(tc.tokenizer(), "path", "")))
     objs: list[Any] = []
     parts: list[UsagePart] = []
-    text_sum = 0
+    counts: dict[int, int] = {}
+    keep: list[Any] = []  # the stand-ins stay alive, so their ids stay unique
+    text_sum = media_sum = 0
     for m in conv.messages:
         items, s = _item_parts(m, tc)
         text_sum += s
         texts = [it.text for it in m.items if isinstance(it, TextItem)]
-        content: Any = texts[0] if m.plain and len(texts) == 1 else [
-            TextChunk(text=t) for t in texts]
-        if m.role == "system":
+        if m.role == "user":
+            chunks: list[Any] = []
+            for it in m.items:
+                if isinstance(it, TextItem):
+                    chunks.append(TextChunk(text=it.text))
+                elif it.kind == "image" and enc is not None:
+                    img = Image.new("1", (1, 1))
+                    keep.append(img)
+                    counts[id(img)] = it.count.tokens
+                    media_sum += it.count.tokens
+                    chunks.append(ImageChunk(image=img))
+                else:
+                    raise InvalidInputError(f"{it.where}: {model.id} takes text and images")
+            content: Any = texts[0] if m.plain and len(chunks) == 1 else (
+                chunks or [TextChunk(text="")])
+            objs.append(UserMessage(content=content))
+        elif any(isinstance(it, MediaItem) for it in m.items):
+            raise InvalidInputError(f"{m.where}: only user messages carry images for "
+                                    f"{model.id}")
+        elif m.role == "system":
             objs.append(SystemMessage(content="".join(texts)))
-        elif m.role == "user":
-            objs.append(UserMessage(content=content or [TextChunk(text="")]))
         elif m.role == "assistant":
             objs.append(AssistantMessage(content="".join(texts)))
         elif m.role == "tool":
@@ -370,23 +427,25 @@ def _mistral(model: Model, fmt: ChatFormat, conv: Conversation, tc: _Counter, ge
 
     def encode(tools: list[Any] | None) -> int:
         try:
-            req = ChatCompletionRequest(messages=objs, tools=tools)
-            return len(mt.encode_chat_completion(req).tokens)
-        except (ValueError, TypeError, AssertionError) as exc:
-            raise InvalidInputError(f"mistral-common rejects this conversation: {exc}") from None
-        except Exception as exc:  # mistral-common's own exceptions (TokenizerException…)
+            with _MISTRAL_LOCK:
+                if enc is not None:
+                    enc.counts = counts
+                req = ChatCompletionRequest(messages=objs, tools=tools)
+                return len(mt.encode_chat_completion(req).tokens)
+        except Exception as exc:  # mistral-common's validation and tokenizer exceptions
             raise InvalidInputError(f"mistral-common rejects this conversation: {exc}") from None
 
     total = encode(None)
-    framing = [_framing(total - text_sum, True, fmt, "", "chat framing (mistral-common)")]
+    framing = [_framing(total - text_sum - media_sum, True, fmt, "",
+                        "chat framing (mistral-common)")]
     if conv.tools:
         tools = [Tool(function=Function(name=t.name, description=t.description,
                                         parameters=dict(t.parameters))) for t in conv.tools]
-        with_tools = encode(tools)
-        framing.append(UsagePart(kind="tools", tokens=with_tools - total, exact=True,
+        framing.append(UsagePart(kind="tools", tokens=encode(tools) - total, exact=True,
                                  rule="mistral-common tools", index="tools"))
     # mistral-common's prompt ends on [/INST]: the reply needs no priming tokens, so
     # add_generation_prompt changes nothing here.
+    del keep
     return framing + parts
 
 
