@@ -130,7 +130,10 @@ class UsagePart:
     """One counted piece of a request: a message's text, one image, the chat framing…
 
     Attributes:
-        kind: ``"text"``, ``"image"``, ``"video"``, ``"audio"`` or ``"framing"``.
+        kind: ``"text"``, ``"image"``, ``"video"``, ``"audio"`` or ``"framing"``; in
+            a counted request also ``"tools"`` (tool definitions) and ``"document"`` (PDF
+            pages, image tokens); from a response or a usage block ``"output"``,
+            ``"reasoning"``, ``"output_audio"``, ``"cached"``…
         tokens: tokens this part contributes.
         exact: whether the count reproduces the reference code.
         rule: the rule used.
