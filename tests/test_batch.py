@@ -422,3 +422,17 @@ def test_amounts_of_a_big_table_sum_exactly():
     total = sum(out.column("amount").to_pylist(), Decimal(0))
     assert total == Decimal(int(counts.sum())) * Decimal("3.50") / 10**6
     assert math.isclose(float(total), float(counts.sum()) * 3.5e-6)
+
+
+def test_rows_an_array_call_rejects_are_priced_one_by_one():
+    # qwen-plus's last context tier ends at 1M tokens: those rows fail, their group-mates
+    # (same model, version and window) are still priced in arrays.
+    at = ts(2026, 11, 3)
+    counts = [1000, 2_000_000, 5000, 128_001, 3_000_000, 10] * 30
+    rows = [{"model": "qwen-plus", "modality": "text", "reported_tokens": n, "timestamp": at}
+            for n in counts]
+    book = tm.load_price_book("vendors-2026-11")
+    check_prices(book, rows)
+    errors = price_table(table_of(rows), book).column("error").to_pylist()
+    assert sum(e is not None for e in errors) == 60
+    assert all("past the last context tier" in e for e in errors if e is not None)

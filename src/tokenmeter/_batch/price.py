@@ -109,23 +109,25 @@ class _Pricer:
     def at(self, i: int) -> Any:
         return to_datetime(int(self.ts[i])) if self.ts_ok[i] else None
 
-    def one(self, name: str, p: Plan, i: int) -> None:
+    def one(self, name: str, p: Plan, i: int) -> bool:
+        """Price row ``i`` with ``PriceBook.quote``; False if it is an error row."""
         try:
             q = self.book.quote(name, self.usage(p, i), at=self.at(i))
         except TokenmeterError as exc:
             self.errors.add(i, exc)
-            return
+            return False
         exact, total = q.exact.amount, q.total.amount
         if not (_fits(exact) and _fits(total)):
             self.errors.add(i, InvalidInputError(
                 f"the amount {exact} {q.currency} does not fit the amount column "
                 f"(decimal128(38, {_SCALE})); price this row with PriceBook.quote"))
-            return
+            return False
         o = self.out
         o.rows.append(np.array([i], dtype=np.intp))
         o.amount.append(pa.array([exact], type=AMOUNT_TYPE))
         o.rounded.append(pa.array([total], type=AMOUNT_TYPE))
         o.currency.append(np.array([o.code(q.currency)], dtype=np.int32))
+        return True
 
     # -- rows in arrays ---------------------------------------------------------------------
 
@@ -172,26 +174,29 @@ class _Pricer:
         return True
 
     def bisect(self, name: str, plans: dict[int, Plan], rows: Rows, at: Any) -> None:
-        # One row first: if the array path cannot price a single row (a rule it does not
-        # support), price the whole group one by one rather than bisecting to every leaf.
-        if rows.size > 1 and not self.array(name, plans, rows, at):
-            first = rows[:1]
-            if not self.array(name, plans, first, at):
-                for i in rows:
-                    self.one(name, self.plan_of(plans, int(i)), int(i))
-                return
-            stack = [rows[1:]]
-            while stack:
-                idx = stack.pop()
-                if self.array(name, plans, idx, at):
-                    continue
-                if idx.size == 1:
-                    self.one(name, self.plan_of(plans, int(idx[0])), int(idx[0]))
-                else:
-                    half = idx.size // 2
-                    stack += [idx[half:], idx[:half]]
-        elif rows.size == 1 and not self.array(name, plans, rows, at):
-            self.one(name, self.plan_of(plans, int(rows[0])), int(rows[0]))
+        """Price ``rows`` in arrays; rows an array call rejects are found by bisection and
+        priced (or reported) one by one through ``PriceBook.quote``."""
+        if self.array(name, plans, rows, at):
+            return
+        first = int(rows[0])
+        if self.array(name, plans, rows[:1], at):
+            pass
+        elif self.one(name, self.plan_of(plans, first), first) and rows.size > 1:
+            # The scalar path prices a row the array path cannot: a rule price_array does
+            # not cover. Price the group one by one rather than bisecting to every leaf.
+            for i in rows[1:]:
+                self.one(name, self.plan_of(plans, int(i)), int(i))
+            return
+        stack = [rows[1:]] if rows.size > 1 else []
+        while stack:
+            idx = stack.pop()
+            if self.array(name, plans, idx, at):
+                continue
+            if idx.size == 1:
+                self.one(name, self.plan_of(plans, int(idx[0])), int(idx[0]))
+            else:
+                half = idx.size // 2
+                stack += [idx[half:], idx[:half]]
 
     def plan_of(self, plans: dict[int, Plan], i: int) -> Plan:
         return plans[int(self.inp.modality[i]) * len(DIRECTIONS) + int(self.inp.direction[i])]
