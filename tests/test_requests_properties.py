@@ -446,3 +446,90 @@ def test_responses_items_and_tools():
     t_resp = sum(p.tokens for p in usage.parts if p.kind == "tools")
     t_chat = sum(p.tokens for p in tm.count_request(model, chat).parts if p.kind == "tools")
     assert t_resp == t_chat
+
+
+# Qwen2.5-*-Instruct tokenizer_config.json chat_template (the tools branch and the tool
+# call / tool response rendering; the default system prompt is Qwen2.5's).
+QWEN25_TEMPLATE = (
+    "{%- if tools %}\n    {{- '<|im_start|>system\\n' }}\n"
+    "    {%- if messages[0]['role'] == 'system' %}\n        {{- messages[0]['content'] }}\n"
+    "    {%- else %}\n        {{- 'You are Qwen, created by Alibaba Cloud. You are a helpful "
+    "assistant.' }}\n    {%- endif %}\n"
+    "    {{- \"\\n\\n# Tools\\n\\nYou may call one or more functions to assist with the user "
+    "query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:"
+    "\\n<tools>\" }}\n    {%- for tool in tools %}\n        {{- \"\\n\" }}\n"
+    "        {{- tool | tojson }}\n    {%- endfor %}\n"
+    "    {{- \"\\n</tools>\\n\\nFor each function call, return a json object with function name "
+    "and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\\"name\\\": "
+    "<function-name>, \\\"arguments\\\": <args-json-object>}\\n</tool_call><|im_end|>\\n\" }}\n"
+    "{%- else %}\n    {%- if messages[0]['role'] == 'system' %}\n"
+    "        {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}\n"
+    "    {%- else %}\n        {{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. "
+    "You are a helpful assistant.<|im_end|>\\n' }}\n    {%- endif %}\n{%- endif %}\n"
+    "{%- for message in messages %}\n"
+    "    {%- if (message.role == \"user\") or (message.role == \"system\" and not loop.first) "
+    "or (message.role == \"assistant\" and not message.tool_calls) %}\n"
+    "        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + "
+    "'\\n' }}\n"
+    "    {%- elif message.role == \"assistant\" %}\n        {{- '<|im_start|>' + message.role }}\n"
+    "        {%- if message.content %}\n            {{- '\\n' + message.content }}\n"
+    "        {%- endif %}\n        {%- for tool_call in message.tool_calls %}\n"
+    "            {%- if tool_call.function is defined %}\n"
+    "                {%- set tool_call = tool_call.function %}\n            {%- endif %}\n"
+    "            {{- '\\n<tool_call>\\n{\"name\": \"' }}\n            {{- tool_call.name }}\n"
+    "            {{- '\", \"arguments\": ' }}\n            {{- tool_call.arguments | tojson }}\n"
+    "            {{- '}\\n</tool_call>' }}\n        {%- endfor %}\n"
+    "        {{- '<|im_end|>\\n' }}\n    {%- elif message.role == \"tool\" %}\n"
+    "        {%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != \"tool\") %}\n"
+    "            {{- '<|im_start|>user' }}\n        {%- endif %}\n"
+    "        {{- '\\n<tool_response>\\n' }}\n        {{- message.content }}\n"
+    "        {{- '\\n</tool_response>' }}\n"
+    "        {%- if loop.last or (messages[loop.index0 + 1].role != \"tool\") %}\n"
+    "            {{- '<|im_end|>\\n' }}\n        {%- endif %}\n    {%- endif %}\n"
+    "{%- endfor %}\n{%- if add_generation_prompt %}\n    {{- '<|im_start|>assistant\\n' }}\n"
+    "{%- endif %}\n"
+)
+
+WEATHER_TOOL = {"type": "function", "function": {
+    "name": "get_current_weather", "description": "Get the current weather in a given location",
+    "parameters": {"type": "object", "properties": {
+        "location": {"type": "string", "description": "The city and state, e.g. 北京"}},
+        "required": ["location"]}}}
+
+
+@given(system=st.one_of(st.none(), short_text), question=short_text, say=short_text,
+       result=short_text, city=short_text, two_results=st.booleans())
+@settings(max_examples=60)
+def test_qwen25_tools_and_tool_turns_are_its_template(system, question, say, result, city,
+                                                      two_results):
+    import json
+
+    import jinja2
+
+    from test_requests_golden import qwen_vl_encoding
+
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+    env.filters["tojson"] = lambda x: json.dumps(x, ensure_ascii=False)
+    args = json.dumps({"location": city}, ensure_ascii=False)
+    calls = [{"id": "c1", "type": "function",
+              "function": {"name": "get_current_weather", "arguments": args}}]
+    msgs = ([{"role": "system", "content": system}] if system is not None else []) + [
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": say, "tool_calls": calls},
+        {"role": "tool", "tool_call_id": "c1", "content": result},
+    ] + ([{"role": "tool", "tool_call_id": "c1", "content": result[::-1]}] if two_results
+         else [])
+    usage = tm.count_request("qwen2.5-72b-instruct", {"messages": msgs, "tools": [WEATHER_TOOL]})
+    # The template gets the arguments as an object, as vLLM passes them.
+    templated = [dict(m, tool_calls=[{"function": {"name": "get_current_weather",
+                                                    "arguments": {"location": city}}}])
+                 if "tool_calls" in m else m for m in msgs]
+    prompt = env.from_string(QWEN25_TEMPLATE).render(messages=templated,
+                                                      tools=[WEATHER_TOOL],
+                                                      add_generation_prompt=True)
+    import unicodedata
+
+    ref = len(qwen_vl_encoding().encode(unicodedata.normalize("NFC", prompt),
+                                        allowed_special="all"))
+    assert usage.input_tokens == ref
+    assert usage.exact

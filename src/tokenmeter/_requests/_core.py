@@ -49,6 +49,8 @@ class TextItem:
         exact: False when the vendor's serialization of this piece is not public (tool
             calls, tool schemas): its count is then the count of a documented stand-in.
         rule: a rule name to report instead of the tokenizer's.
+        call: for a tool call, its (name, arguments), so a template that renders calls
+            (Qwen2.5's ``<tool_call>``) can render it exactly.
     """
 
     text: str
@@ -56,6 +58,7 @@ class TextItem:
     kind: str = "text"
     exact: bool = True
     rule: str = ""
+    call: tuple[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -261,7 +264,7 @@ class MediaCounter:
         return load_media(ref, where=where, expect=expect, mime=mime, ctx=self.ctx,
                           allow_bare_path=bare_path, base64_only=base64_only)
 
-    def remote(self, ref: str, *, where: str, expect: str, mime: str | None = None
+    def remote(self, ref: str, *, where: str, expect: str | None, mime: str | None = None
                ) -> MediaInfo | bytes:
         """Resolve a reference that is remote by nature (a file id, a ``gs://`` URI)."""
         return remote_ref(ref, where=where, expect=expect, mime=mime, ctx=self.ctx)

@@ -26,6 +26,7 @@ token or two.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -205,26 +206,85 @@ def _template(fmt: ChatFormat, conv: Conversation, tc: _Counter, gen: bool) -> l
         s = pre_t.replace("{role}", "system") + fmt.default_system + post_t
         parts.append(_framing(tok.count_with_specials(s), True, fmt, "system",
                               "default system prompt"))
-    for m in msgs:
-        runs = []
-        cur = pre_t.replace("{role}", m.role)
+    qwen25 = fmt.name == "qwen2.5"
+    # Text runs between special tokens are tokenized as wholes; a run can span messages
+    # (Qwen2.5 writes a run of tool results into one user turn), so the tokens of a run are
+    # known when it closes, and a message's framing when its group of messages closes.
+    runs: list[str] = []
+    cur = ""
+    group: list[tuple[Message, list[UsagePart], int]] = []
+    for k, m in enumerate(msgs):
+        closes = True
+        if qwen25 and m.role == "tool":
+            opens = k == 0 or msgs[k - 1].role != "tool"
+            closes = k == len(msgs) - 1 or msgs[k + 1].role != "tool"
+            pre = ("<|im_start|>user" if opens else "") + "\n<tool_response>\n"
+            post = "\n</tool_response>" + ("<|im_end|>\n" if closes else "")
+        elif qwen25 and any(isinstance(it, TextItem) and it.call for it in m.items):
+            m = _qwen25_calls(m)
+            pre, post = "<|im_start|>" + m.role, "<|im_end|>\n"
+        else:
+            pre, post = pre_t.replace("{role}", m.role), post_t
+        cur += pre
         for it in m.items:
             if isinstance(it, TextItem):
                 cur += it.text
             else:  # media: its wrapper special tokens split the text around it
                 runs.append(cur)
                 cur = ""
-        runs.append(cur + post_t)
-        total = sum(tok.count_with_specials(r) for r in runs if r)
+        cur += post
         mparts, text_sum = _item_parts(m, tc)
         # A synthesized default system prompt is framing, not the caller's text.
-        framing_tokens = total - text_sum + sum(p.tokens for p in mparts if p.kind == "framing")
-        parts.append(_framing(framing_tokens, True, fmt, m.role, m.where))
-        parts.extend(p for p in mparts if p.kind != "framing")
+        text_sum -= sum(p.tokens for p in mparts if p.kind == "framing")
+        group.append((m, [p for p in mparts if p.kind != "framing"], text_sum))
+        if not closes:
+            continue
+        runs.append(cur)
+        total = sum(tok.count_with_specials(r) for r in runs if r)
+        framing_tokens = total - sum(t for _, _, t in group)
+        for i, (gm, gparts, _) in enumerate(group):
+            n = framing_tokens if i == 0 else 0  # a group's framing goes to its first turn
+            if gm.role == "tool" and not qwen25:
+                # Templates with tools write a tool result as a user turn wrapped in
+                # <tool_response>; framed here as a plain ChatML turn, an approximation.
+                parts.append(UsagePart(kind="framing", tokens=n, exact=False,
+                                       rule=f"chat:{fmt.name} (tool turn framed as ChatML)",
+                                       role=gm.role, index=gm.where))
+            else:
+                parts.append(_framing(n, True, fmt, gm.role, gm.where))
+            parts.extend(gparts)
+        runs, cur, group = [], "", []
     if gen:
         parts.append(_framing(tok.count_with_specials(fmt.generation), True, fmt, "assistant",
                               "generation prompt"))
     return parts
+
+
+def _qwen25_calls(m: Message) -> Message:
+    """An assistant turn with tool calls as the Qwen2.5 template writes it: the content
+    after a newline, then ``\\n<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>``
+    per call, with the arguments as JSON (vLLM parses OpenAI's argument strings to
+    objects before templating; HF's ``tojson`` is ``json.dumps(ensure_ascii=False)``)."""
+    items: list[TextItem | MediaItem] = []
+    content_started = False
+    for it in m.items:
+        if isinstance(it, TextItem) and it.call is not None:
+            name, args = it.call
+            if isinstance(args, str):
+                with contextlib.suppress(ValueError):  # not JSON: written as a JSON string
+                    args = json.loads(args)
+            text = ('\n<tool_call>\n{"name": "' + name + '", "arguments": '
+                    + json.dumps(args, ensure_ascii=False) + "}\n</tool_call>")
+            items.append(TextItem(text, it.where, rule="tool_call:qwen2.5-template"))
+        elif isinstance(it, TextItem):
+            # '\n' + content when the content is not empty.
+            lead = "\n" if it.text and not content_started else ""
+            content_started = content_started or bool(it.text)
+            items.append(TextItem(lead + it.text, it.where, kind=it.kind, exact=it.exact,
+                                  rule=it.rule))
+        else:
+            items.append(it)
+    return Message(role=m.role, where=m.where, items=items, name=m.name, strings=m.strings)
 
 
 # -- Llama 3 -------------------------------------------------------------------------

@@ -156,8 +156,9 @@ def _part(part: Mapping[str, Any], pw: str, msg: Message, mc: MediaCounter,
             uri = need_str(file_data, "fileUri", fw) if "fileUri" in file_data else need_str(
                 file_data, "file_uri", fw)
             mime = _get(file_data, "mimeType")
-            expect = _expect(mime, pw) if mime else "video"
-            info = mc.remote(uri or "", where=pw, expect=expect, mime=mime)
+            # Without a mimeType the resolver's media says what the part is.
+            info = mc.remote(uri or "", where=pw, expect=_expect(mime, pw) if mime else None,
+                             mime=mime)
         opts: dict[str, Any] = {"media_resolution": res}
         if meta is not None:
             mw = f"{pw}.videoMetadata"

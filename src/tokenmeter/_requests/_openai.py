@@ -137,7 +137,7 @@ def _call_item(fn: Mapping[str, Any], where: str) -> TextItem:
         args = json_text(args)
     return TextItem(json_text({"name": name, "arguments": args}), where, exact=False,
                     rule="tool_call (the vendor's serialization is not public; its JSON is "
-                         "counted)")
+                         "counted)", call=(name, fn.get("arguments", "")))
 
 
 def _chat_part(part: Mapping[str, Any], pw: str, msg: Message, mc: MediaCounter) -> None:
