@@ -19,14 +19,18 @@ output (``ceil(n * 16000 / sr)`` in float64).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import InvalidInputError
 from ..kernels import audio as ka
+from ..kernels._avblocks import flat, run_blocks
 from ..kernels._intmath import I64, as_int_array, broadcast_same
+from ._arrays import Derived, const, item
 from ._base import AudioRule, RuleResult
 from ._registry import builtin_rule
 
@@ -47,6 +51,98 @@ def _positive(owner: str, **values: int) -> None:
             raise InvalidInputError(f"{owner}.{name} must be a positive int, got {value!r}")
 
 
+def _plain_int(value: object) -> bool:
+    return value is None or type(value) is int
+
+
+class _Samples:
+    """The 16 kHz sample counts of a call's clips, one item or block by block.
+
+    ``one`` is the count of a single clip given as Python numbers (the scalar API), or
+    None. Otherwise ``block(start, stop)`` gives the counts of those clips: for plain
+    durations (the common case) it converts each block as it is needed; ``samples=`` and
+    ``sample_rate=`` arrays are converted whole, once.
+    """
+
+    __slots__ = ("_d", "_n", "_rate", "one", "shape", "size")
+
+    def __init__(self, durations: np.ndarray, opts: Mapping[str, Any], model_rate: int) -> None:
+        samples = opts.get("samples")
+        rate = opts.get("sample_rate")
+        self._rate = model_rate
+        self._n: I64 | None = None
+        self.one: int | None = None
+        if durations.size == 1 and _plain_int(samples) and _plain_int(rate):
+            self.shape: tuple[int, ...] = durations.shape
+            self.size = 1
+            self.one = self._one(durations.item(), samples, rate)
+            return
+        if samples is None and rate is None:
+            self._d = flat(durations)
+            self.shape = durations.shape
+        else:
+            n = model_samples(durations, dict(opts), model_rate)
+            self._n = flat(n)
+            self.shape = n.shape
+        self.size = int(np.prod(self.shape))
+
+    def _one(self, d: float, samples: int | None, rate: int | None) -> int:
+        """The count of one clip, with the array path's checks and messages."""
+        if samples is not None:
+            if not 0 <= samples <= ka.MAX_SAMPLES:
+                as_int_array("samples", samples, low=0, high=ka.MAX_SAMPLES)  # raises
+            n: int = (samples if rate is None
+                      else ka.resampled_length(samples, rate, self._rate))
+            return n
+        if rate is not None:
+            if not 1 <= rate <= 10**7:
+                as_int_array("sample_rate", rate, low=1, high=10**7)  # raises
+            n = ka.resampled_length(ka.samples_of(d, rate), rate, self._rate)
+            return n
+        n = ka.samples_of(d, self._rate)
+        return n
+
+    @classmethod
+    def of_counts(cls, samples: Any) -> _Samples:
+        """Clips given by their (checked) 16 kHz counts: a Python int or an int64 array."""
+        self = cls.__new__(cls)
+        self._rate = 0
+        if type(samples) is int:
+            self.one, self._n, self.shape, self.size = samples, None, (), 1
+        else:
+            arr = np.asarray(samples, dtype=np.int64)
+            self.one, self._n, self.shape, self.size = None, flat(arr), arr.shape, arr.size
+        return self
+
+    def block(self, start: int, stop: int) -> Any:
+        if self._n is not None:
+            return self._n[start:stop]
+        return ka.samples_of(self._d[start:stop], self._rate)
+
+    def whole(self) -> I64:
+        """Every clip's count as one int64 array of the inputs' shape."""
+        if self.one is not None:
+            return item(self.one, self.shape)
+        if self._n is not None:
+            return self._n.reshape(self.shape)
+        return np.asarray(ka.samples_of(self._d, self._rate)).reshape(self.shape)
+
+
+def _evaluate(src: _Samples, core: Callable[[Any, int], tuple[Any, ...]],
+              names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Run ``core(samples, offset) -> values`` (one per name) over every clip."""
+    if src.one is not None:
+        return {k: item(v, src.shape) for k, v in zip(names, core(src.one, 0), strict=True)}
+    outs = {k: np.empty(src.size, np.int64) for k in names}
+
+    def block(start: int, stop: int) -> None:
+        for k, v in zip(names, core(src.block(start, stop), start), strict=True):
+            outs[k][start:stop] = v
+
+    run_blocks(block, src.size)
+    return {k: v.reshape(src.shape) for k, v in outs.items()}
+
+
 def model_samples(durations: np.ndarray, opts: dict[str, Any], model_rate: int) -> I64:
     """Samples at ``model_rate`` for each clip, from a duration or ``samples=``/``sample_rate=``.
 
@@ -64,7 +160,8 @@ def model_samples(durations: np.ndarray, opts: dict[str, Any], model_rate: int) 
     if samples is not None:
         n = as_int_array("samples", samples, low=0, high=ka.MAX_SAMPLES)
         if rate is not None:
-            n = ka.resampled_length(n, rate, model_rate)
+            n = ka.resampled_length(n, as_int_array("sample_rate", rate, low=1, high=10**7),
+                                    model_rate)
     elif rate is not None:
         sr = as_int_array("sample_rate", rate, low=1, high=10**7)
         d, sr = broadcast_same(("duration", np.asarray(durations)), ("sample_rate", sr))
@@ -74,6 +171,30 @@ def model_samples(durations: np.ndarray, opts: dict[str, Any], model_rate: int) 
         n = np.rint(np.asarray(durations) * float(model_rate)).astype(np.int64)
     _, n_b = broadcast_same(("duration", np.asarray(durations)), ("samples", np.asarray(n)))
     return np.asarray(n_b, dtype=np.int64)
+
+
+def _lazy(src: _Samples, **make: Callable[[I64], Any]) -> Mapping[str, np.ndarray]:
+    """The derivation: ``samples`` and arrays computed from them, on first access
+    (``audio_tokens`` never reads them)."""
+    if src.one is not None:
+        # One clip: Python ints all the way, one small array per key.
+        n, shape = src.one, src.shape
+        return {"samples": item(n, shape), **{k: item(fn(n), shape) for k, fn in make.items()}}
+    cache: list[I64] = []
+
+    def samples() -> I64:
+        if not cache:
+            cache.append(src.whole())
+        return cache[0]
+
+    table: dict[str, Callable[[], Any]] = {"samples": samples}
+    for k, fn in make.items():
+        table[k] = partial(_apply, fn, samples)
+    return Derived(table)
+
+
+def _apply(fn: Callable[[I64], Any], samples: Callable[[], I64]) -> Any:
+    return fn(samples())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,25 +239,37 @@ class QwenAudioRule(_SampledAudioRule):
                 f"qwen.audio.wrapper_tokens must be >= 0, got {self.wrapper_tokens}"
             )
 
-    def count_samples(self, samples: I64) -> RuleResult:
-        """The count for clips of ``samples`` at 16 kHz (also used for audio inside video)."""
-        max_frames = self.max_seconds * self.sample_rate // self.hop_length
-        mel = ka.mel_frames(samples, hop_length=self.hop_length, max_frames=max_frames)
-        positions, placeholders = ka.qwen_audio_tokens(mel)
-        wrappers = np.full_like(placeholders, self.wrapper_tokens)
+    def _max_frames(self) -> int:
+        return self.max_seconds * self.sample_rate // self.hop_length
+
+    def _mel(self, samples: Any) -> Any:
+        return ka.mel_frames_of(samples, self.hop_length, self._max_frames(), "max_length")
+
+    def _core(self, samples: Any, offset: int) -> tuple[Any, Any]:
+        positions, placeholders = ka.qwen_audio_tokens(self._mel(samples))
+        return placeholders + self.wrapper_tokens, positions
+
+    def _count(self, src: _Samples) -> RuleResult:
+        out = _evaluate(src, self._core, ("tokens", "positions"))
         return RuleResult(
-            tokens=placeholders + wrappers,
-            wrapper_tokens=wrappers,
-            encoder_patches=positions,
-            derivation={"samples": samples, "mel_frames": mel},
+            tokens=out["tokens"],
+            wrapper_tokens=const(self.wrapper_tokens, src.shape),
+            encoder_patches=out["positions"],
+            derivation=_lazy(src, mel_frames=self._mel),
             notes=(f"16 kHz samples -> mel frames ceil(samples/{self.hop_length}), capped at "
-                   f"{self.max_seconds} s ({max_frames} frames; longer audio is truncated) -> "
-                   "((mel-1)//2+1-2)//2+1 tokens (25/s); clips of up to 2 mel frames give 0",),
+                   f"{self.max_seconds} s ({self._max_frames()} frames; longer audio is "
+                   "truncated) -> ((mel-1)//2+1-2)//2+1 tokens (25/s); clips of up to 2 mel "
+                   "frames give 0",),
         )
+
+    def count_samples(self, samples: Any) -> RuleResult:
+        """The count for clips of ``samples`` at 16 kHz (also used for audio inside video):
+        checked counts, a Python int (one clip) or an int64 array."""
+        return self._count(_Samples.of_counts(samples))
 
     def evaluate(self, durations: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens for clips of these durations (or ``samples=``/``sample_rate=``)."""
-        return self.count_samples(model_samples(durations, opts, self.sample_rate))
+        return self._count(_Samples(durations, opts, self.sample_rate))
 
 
 @builtin_rule
@@ -176,30 +309,38 @@ class Qwen3OmniAudioRule(_SampledAudioRule):
         if self.max_seconds < 0 or self.wrapper_tokens < 0:
             raise InvalidInputError("qwen3_omni.audio.max_seconds and wrapper_tokens must be >= 0")
 
-    def evaluate(self, durations: np.ndarray, **opts: Any) -> RuleResult:
-        """Tokens for clips of these durations (or ``samples=``/``sample_rate=``)."""
-        samples = model_samples(durations, opts, self.sample_rate)
-        min_samples = self.n_fft // 2 + 1
-        if self.padding == "longest" and samples.size and int(samples.min()) < min_samples:
-            i = int(np.argmin(samples.ravel()))
-            raise InvalidInputError(
-                f"an audio clip of {int(samples.ravel()[i])} samples (item {i}) is too short for "
-                f"Qwen3-Omni: its feature extractor needs at least {min_samples} samples at "
-                f"{self.sample_rate} Hz ({min_samples / self.sample_rate * 1000:g} ms)"
-            )
+    def _mel(self, samples: Any) -> Any:
         max_frames = (self.max_seconds * self.sample_rate // self.hop_length
                       if self.max_seconds else None)
-        mel = ka.mel_frames(samples, hop_length=self.hop_length, max_frames=max_frames,
-                            padding="longest" if self.padding == "longest" else "max_length")
-        placeholders = ka.qwen3_omni_tokens(mel, self.n_window)
-        wrappers = np.full_like(placeholders, self.wrapper_tokens)
+        return ka.mel_frames_of(samples, self.hop_length, max_frames,
+                                "longest" if self.padding == "longest" else "max_length")
+
+    def _core(self, samples: Any, offset: int) -> tuple[Any]:
+        min_samples = self.n_fft // 2 + 1
+        if self.padding == "longest":
+            shortest = samples if type(samples) is int else (
+                int(samples.min()) if samples.size else min_samples)
+            if shortest < min_samples:
+                i = 0 if type(samples) is int else int(np.argmin(samples))
+                raise InvalidInputError(
+                    f"an audio clip of {shortest} samples (item {offset + i}) is too short "
+                    f"for Qwen3-Omni: its feature extractor needs at least {min_samples} "
+                    f"samples at {self.sample_rate} Hz "
+                    f"({min_samples / self.sample_rate * 1000:g} ms)"
+                )
+        return (ka.qwen3_omni_tokens(self._mel(samples), self.n_window) + self.wrapper_tokens,)
+
+    def evaluate(self, durations: np.ndarray, **opts: Any) -> RuleResult:
+        """Tokens for clips of these durations (or ``samples=``/``sample_rate=``)."""
+        src = _Samples(durations, opts, self.sample_rate)
+        out = _evaluate(src, self._core, ("tokens",))
         how = (f"floor(samples/{self.hop_length}) (padding='longest', no truncation)"
                if self.padding == "longest" else
                f"ceil(samples/{self.hop_length}), capped at {self.max_seconds} s")
         return RuleResult(
-            tokens=placeholders + wrappers,
-            wrapper_tokens=wrappers,
-            derivation={"samples": samples, "mel_frames": mel},
+            tokens=out["tokens"],
+            wrapper_tokens=const(self.wrapper_tokens, src.shape),
+            derivation=_lazy(src, mel_frames=self._mel),
             notes=(f"16 kHz samples -> mel frames {how} -> 13 tokens per {2 * self.n_window} "
                    "mel frames plus the conv output of the remainder",),
         )
@@ -225,22 +366,30 @@ class WhisperWindowsRule(_SampledAudioRule):
         _positive("whisper.windows", window_seconds=self.window_seconds,
                   positions_per_window=self.positions_per_window)
 
+    def _windows(self, samples: Any) -> Any:
+        return ka.whisper_windows(samples, window_samples=self.window_seconds * self.sample_rate)
+
+    def _core(self, samples: Any, offset: int) -> tuple[Any]:
+        shortest = samples if type(samples) is int else (
+            int(samples.min()) if samples.size else 1)
+        if shortest < 1:
+            i = 0 if type(samples) is int else int(np.argmin(samples))
+            raise InvalidInputError(
+                f"audio item {offset + i} has 0 samples at {self.sample_rate} Hz; Whisper's "
+                "feature extractor needs at least one sample (a duration of at least "
+                "1/32000 s)"
+            )
+        return (self._windows(samples) * self.positions_per_window,)
+
     def evaluate(self, durations: np.ndarray, **opts: Any) -> RuleResult:
         """Encoder positions for clips of these durations (or ``samples=``)."""
-        samples = model_samples(durations, opts, self.sample_rate)
-        if samples.size and int(samples.min()) < 1:
-            i = int(np.argmin(samples.ravel()))
-            raise InvalidInputError(
-                f"audio item {i} has 0 samples at {self.sample_rate} Hz; Whisper's feature "
-                "extractor needs at least one sample (a duration of at least 1/32000 s)"
-            )
-        windows = ka.whisper_windows(samples, window_samples=self.window_seconds * self.sample_rate)
-        positions = windows * self.positions_per_window
+        src = _Samples(durations, opts, self.sample_rate)
+        positions = _evaluate(src, self._core, ("positions",))["positions"]
         return RuleResult(
             tokens=positions,
-            wrapper_tokens=np.zeros_like(positions),
+            wrapper_tokens=const(0, src.shape),
             encoder_patches=positions,
-            derivation={"samples": samples, "windows": windows},
+            derivation=_lazy(src, windows=self._windows),
             notes=(f"{self.window_seconds} s windows (the last padded with silence), "
                    f"{self.positions_per_window} encoder positions each",),
         )
@@ -288,10 +437,21 @@ class RateRule(AudioRule):
             raise InvalidInputError(
                 f"direction = {direction!r} is not allowed; use 'input' or 'output'"
             )
-        tokens = ka.rate_tokens(durations, per_s, self.rounding)  # type: ignore[arg-type]
+        rounding: ka.Rounding = self.rounding  # type: ignore[assignment]  # checked above
+        if durations.size == 1:
+            tokens = item(ka.rate_tokens_of(durations.item(), per_s, rounding), durations.shape)
+        else:
+            d = flat(durations)
+            out = np.empty(d.size, np.int64)
+
+            def block(start: int, stop: int) -> None:
+                out[start:stop] = ka.rate_tokens_of(d[start:stop], per_s, rounding)
+
+            run_blocks(block, d.size)
+            tokens = out.reshape(durations.shape)
         return RuleResult(
             tokens=tokens,
-            wrapper_tokens=np.zeros_like(tokens),
+            wrapper_tokens=const(0, tokens.shape),
             exact=False,
             method=f"published rate {per_s} tokens/s ({direction}), {self.rounding} of "
                    "duration rounded to whole microseconds",

@@ -17,17 +17,21 @@ What each rule calls a token (see ``docs/video.md``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from ..errors import CountOverflowError, InvalidInputError
 from ..kernels import audio as ka
 from ..kernels import video as kv
-from ..kernels._intmath import I64, as_durations, as_int_array, checked_mul
-from ..kernels.grid import smart_resize_grid
+from ..kernels._avblocks import flat, run_blocks
+from ..kernels._intmath import I64, INT64_MAX, as_durations, as_int_array, checked_mul
+from ..kernels.grid import smart_resize_grid, smart_resize_scalar
+from ._arrays import Derived, const, fits, item
 from ._base import RuleResult, VideoRule
 from ._registry import builtin_rule
 
@@ -65,7 +69,7 @@ def _opt_int(opts: Mapping[str, Any], name: str, default: int | None, low: int =
 def _opt_float(opts: Mapping[str, Any], name: str, default: float) -> float:
     v = opts.get(name, default)
     if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not (
-        np.isfinite(v) and 0 < v <= 1e5
+        math.isfinite(v) and 0 < v <= 1e5
     ):
         raise InvalidInputError(f"{name} = {v!r} is not allowed; pass a number in (0, 1e5]")
     return float(v)
@@ -78,35 +82,176 @@ def _opt_bool(opts: Mapping[str, Any], name: str, default: bool) -> bool:
     return bool(v)
 
 
-def _grouped_grid(h: I64, w: I64, max_pixels: np.ndarray, **kw: Any) -> tuple[I64, I64]:
-    """``smart_resize_grid`` with a per-video ``max_pixels``, one call per distinct value.
+def _is_int(x: object) -> bool:
+    return type(x) is int
 
-    Videos share a handful of values (one per sampled frame count), so this costs a few
-    kernel calls, not one per video.
+
+# -- one video or many, block by block ---------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The videos a rule's core computes on: one video as Python numbers, or one block of
+    flat arrays. ``offset`` is the first video's index (for error messages) and ``sl``
+    the block's slice into whole-call arrays (``None`` for one video)."""
+
+    h: Any
+    w: Any
+    d: Any
+    fps: Any
+    total: Any
+    offset: int = 0
+    sl: slice | None = None
+    full: bool = True  # the derivation is wanted too (False inside the block loop)
+
+
+Core = Callable[[_Batch], dict[str, Any]]
+
+
+class _Videos:
+    """A call's checked inputs, and the machinery to run a rule's core over them.
+
+    A rule writes its arithmetic once, as ``core(batch) -> {name: value}`` over either
+    Python numbers or arrays (the kernels take both). One video runs it on Python numbers;
+    many run it block by block into preallocated int64 outputs, for the names the result
+    needs eagerly (tokens, wrappers, patches). The derivation's other arrays are computed
+    on first access by running the core once over the whole call.
     """
-    rows = np.empty(h.shape, np.int64)
-    cols = np.empty(h.shape, np.int64)
-    values, inverse = np.unique(max_pixels.ravel(), return_inverse=True)
-    hr, wr = h.ravel(), w.ravel()
-    rr, cr = rows.reshape(-1), cols.reshape(-1)
-    for k, mp in enumerate(values.tolist()):
-        sel = np.flatnonzero(inverse == k) if len(values) > 1 else slice(None)
-        mpv: int | float = int(mp) if float(mp).is_integer() else float(mp)
-        gr, gc = smart_resize_grid(hr[sel], wr[sel], max_pixels=mpv, **kw)
-        rr[sel] = gr
-        cr[sel] = gc
-    return rows, cols
+
+    __slots__ = ("arrays", "one", "shape", "size")
+
+    def __init__(self, h: np.ndarray, w: np.ndarray, d: np.ndarray, fps: np.ndarray,
+                 total: np.ndarray) -> None:
+        self.shape: tuple[int, ...] = total.shape
+        self.size = total.size
+        self.one: _Batch | None = None
+        self.arrays: tuple[np.ndarray, ...] = ()
+        if self.size == 1:
+            self.one = _Batch(int(h.item()), int(w.item()), float(d.item()),
+                              float(fps.item()), int(total.item()))
+        else:
+            self.arrays = tuple(flat(a) for a in (h, w, d, fps, total))
+
+    def whole(self) -> _Batch:
+        """The whole call as one batch (the derivation's path)."""
+        if self.one is not None:
+            return self.one
+        h, w, d, f, t = self.arrays
+        return _Batch(h, w, d, f, t, 0, slice(None))
+
+    def run(self, core: Core, stored: tuple[str, ...],
+            derived: tuple[str, ...]) -> tuple[dict[str, np.ndarray], Mapping[str, np.ndarray]]:
+        """``stored`` outputs as int64 arrays of the inputs' shape, and the derivation."""
+        if self.one is not None:
+            vals = core(self.one)
+            out = {k: item(vals[k], self.shape) for k in stored}
+            return out, {k: item(vals[k], self.shape) for k in derived}
+        outs = {k: np.empty(self.size, np.int64) for k in stored}
+        h, w, d, f, t = self.arrays
+
+        def block(start: int, stop: int) -> None:
+            sl = slice(start, stop)
+            vals = core(_Batch(h[sl], w[sl], d[sl], f[sl], t[sl], start, sl, False))
+            for k in stored:
+                outs[k][sl] = vals[k]
+
+        run_blocks(block, self.size)
+        cache: list[dict[str, Any]] = []
+
+        def get(key: str) -> np.ndarray:
+            if not cache:
+                cache.append(core(self.whole()))
+            return np.broadcast_to(cache[0][key], (self.size,)).reshape(self.shape)
+
+        return ({k: v.reshape(self.shape) for k, v in outs.items()},
+                Derived({k: functools.partial(get, k) for k in derived}))
 
 
-def _audio_seconds(opts: Mapping[str, Any], durations: np.ndarray) -> np.ndarray:
-    """The soundtrack's seconds: ``audio_duration`` if given, else the video's duration
-    when ``has_audio`` (default True), else 0."""
-    if opts.get("audio_duration") is not None:
-        ad = as_durations("audio_duration", opts["audio_duration"])
-        return np.broadcast_to(ad, durations.shape) if ad.ndim == 0 else ad
+def _min(a: Any, b: Any) -> Any:
+    return min(a, b) if _is_int(a) else np.minimum(a, b)
+
+
+def _checked_product(name: str, a: Any, b: Any, offset: int, scale: int = 1) -> Any:
+    """``a * b`` for non-negative Python ints or int64 arrays; refuses a product whose
+    ``scale`` multiple (the encoder patches) would not fit in int64."""
+    if _is_int(a) and _is_int(b):
+        fits(name, a * b * scale)
+        return a * b
+    if a.size and int(a.max()) * int(b.max()) * scale > INT64_MAX:
+        try:
+            checked_mul(name, checked_mul(name, a, b), scale)
+        except CountOverflowError as exc:
+            raise CountOverflowError(f"{exc} (in the block from item {offset})") from None
+    return a * b
+
+
+def _soundtrack(opts: Mapping[str, Any], videos: _Videos) -> Callable[[_Batch], Any]:
+    """The soundtrack's seconds per batch: ``audio_duration`` if given, else the video's
+    duration when ``has_audio`` (default True), else 0."""
+    ad = opts.get("audio_duration")
+    if ad is not None:
+        if (type(ad) is float or type(ad) is int) and 0.0 <= ad <= 1e7:
+            secs = float(ad)
+            return lambda b: secs
+        a = as_durations("audio_duration", ad)
+        if a.ndim == 0:
+            secs = float(a)
+            return lambda b: secs
+        if a.shape != videos.shape:
+            raise InvalidInputError(
+                f"audio_duration has shape {a.shape}, the videos {videos.shape}; pass one "
+                "number or one per video"
+            )
+        af = flat(a)
+        return lambda b: float(af[0]) if b.sl is None else af[b.sl]
     if _opt_bool(opts, "has_audio", True):
-        return durations
-    return np.zeros_like(durations)
+        return lambda b: b.d
+    return lambda b: 0.0
+
+
+# -- Qwen2-VL / Qwen2.5-VL / Qwen2.5-Omni -------------------------------------------------
+
+
+@dataclass(slots=True)
+class _QwenCall:
+    """One call's options, checked once: how frames are sampled and resized."""
+
+    sample_fps: float
+    nframes: int | None
+    min_frames: int
+    max_frames: int | None
+    do_sample: bool
+    mode: str  # "grid" (fixed bounds), "cap" (a share of the budget), "vl-utils"
+    min_p: int
+    max_p: int = 0
+    total_px: float = 0.0
+    user_max: int | None = None
+    rows: I64 | None = None  # "grid" mode over many videos: the whole call's grid
+    cols: I64 | None = None
+
+
+@functools.lru_cache(maxsize=8)
+def _omni_audio(max_seconds: int) -> Any:
+    from .audio import QwenAudioRule
+
+    return QwenAudioRule(max_seconds=max_seconds)
+
+
+def _vl_utils_budget(n: Any, video_max: int, total_px: float, min_p: int,
+                     user: int | None) -> Any:
+    """qwen-vl-utils' ``fetch_video`` per-frame bound: ``max(min(VIDEO_MAX, total / n * 2),
+    int(min * 1.05))`` in floats, then a user ``max_pixels`` can only lower it."""
+    floor_p = float(int(min_p * 1.05))
+    if _is_int(n):
+        mp = max(min(float(video_max), total_px / n * 2), floor_p)
+        return mp if user is None else min(mp, float(user))
+    mp = np.divide(total_px, n)
+    mp *= 2
+    np.minimum(mp, float(video_max), out=mp)
+    np.maximum(mp, floor_p, out=mp)
+    if user is not None:
+        np.minimum(mp, float(user), out=mp)
+    return mp
 
 
 @builtin_rule
@@ -170,97 +315,126 @@ class QwenVideoRule(VideoRule):
         """Side multiple: patch size times merge size."""
         return self.patch_size * self.merge_size
 
-    def _frames(self, total: I64, fps: np.ndarray, opts: Mapping[str, Any]) -> I64:
+    def _call(self, opts: Mapping[str, Any]) -> _QwenCall:
+        """Check this call's options (once, whatever the number of videos)."""
         sample_fps = _opt_float(opts, "sample_fps", self.sample_fps)
         nframes = _opt_int(opts, "nframes", None)
-        min_f = _opt_int(opts, "min_frames", self.min_frames)
-        assert_int = int(min_f or 0)
+        min_f = int(_opt_int(opts, "min_frames", self.min_frames) or 0)
+        do_sample = True
+        max_f: int | None = None
         if self.variant == "qwen-vl-utils":
-            return kv.qwen_vl_utils_nframes(total, fps, fps=sample_fps, min_frames=assert_int,
-                                            max_frames=_opt_int(opts, "max_frames", None),
-                                            nframes=nframes)
-        if self.variant == "vllm":
-            k = nframes if nframes is not None else self.num_frames
-            return np.minimum(total, k).astype(np.int64)
-        if not _opt_bool(opts, "do_sample_frames", True):
-            return total.copy()
-        return kv.hf_qwen2_nframes(total, fps, fps=sample_fps, min_frames=assert_int,
-                                   max_frames=int(_opt_int(opts, "max_frames",
-                                                           self.max_frames) or 0),
-                                   num_frames=nframes,
-                                   temporal_patch_size=self.temporal_patch_size)
-
-    def _resize(self, h: I64, w: I64, n: I64, opts: Mapping[str, Any]) -> tuple[I64, I64]:
-        f = self.factor
-        if self.variant == "qwen-vl-utils":
+            max_f = _opt_int(opts, "max_frames", None)
             if "cap_pixels_per_frame" in opts:
                 raise InvalidInputError("cap_pixels_per_frame applies to the transformers "
                                         "variant; qwen-vl-utils always caps per frame")
-            min_p = int(_opt_int(opts, "min_pixels", self.video_min_pixels, low=0) or 0)
-            total = float(_opt_int(opts, "total_pixels", self.total_pixels) or 0)
-            # fetch_video: max(min(VIDEO_MAX, total / n * 2), int(min * 1.05)) in floats,
-            # then a user max_pixels can only lower it.
-            mp = np.maximum(np.minimum(float(self.video_max_pixels), total / n * 2),
-                            float(int(min_p * 1.05)))
-            user = _opt_int(opts, "max_pixels", None)
-            if user is not None:
-                mp = np.minimum(mp, float(user))
-            return _grouped_grid(h, w, mp, factor=f, min_pixels=min_p, max_ratio=self.max_ratio,
-                                 variant="qwen-vl-utils")
+            return _QwenCall(
+                sample_fps, nframes, min_f, max_f, do_sample, "vl-utils",
+                min_p=int(_opt_int(opts, "min_pixels", self.video_min_pixels, low=0) or 0),
+                total_px=float(_opt_int(opts, "total_pixels", self.total_pixels) or 0),
+                user_max=_opt_int(opts, "max_pixels", None))
+        if self.variant == "transformers":
+            do_sample = _opt_bool(opts, "do_sample_frames", True)
+            if do_sample:
+                max_f = int(_opt_int(opts, "max_frames", self.max_frames) or 0)
         if "total_pixels" in opts:
             raise InvalidInputError("total_pixels applies to the qwen-vl-utils variant; "
                                     "use cap_pixels_per_frame=True under transformers")
         min_p = int(_opt_int(opts, "min_pixels", self.min_pixels, low=0) or 0)
         max_p = int(_opt_int(opts, "max_pixels", self.max_pixels) or 0)
-        if _opt_bool(opts, "cap_pixels_per_frame", self.cap_pixels_per_frame):
-            # Qwen2VLVideoProcessor.resize: integer share of the total budget per frame.
-            budget = int(self.max_video_tokens * f * f * 0.9)
-            mp = np.maximum(np.minimum(max_p, budget * self.temporal_patch_size // n),
-                            int(min_p * 1.05))
-            return _grouped_grid(h, w, mp, factor=f, min_pixels=min_p, max_ratio=self.max_ratio,
-                                 variant="transformers")
-        return smart_resize_grid(h, w, factor=f, min_pixels=min_p, max_pixels=max_p,
-                                 max_ratio=self.max_ratio, variant="transformers")
+        cap = _opt_bool(opts, "cap_pixels_per_frame", self.cap_pixels_per_frame)
+        return _QwenCall(sample_fps, nframes, min_f, max_f, do_sample,
+                         "cap" if cap else "grid", min_p, max_p)
+
+    def _frames(self, c: _QwenCall, b: _Batch) -> Any:
+        if self.variant == "qwen-vl-utils":
+            return kv.qwen_vl_utils_nframes(b.total, b.fps, fps=c.sample_fps,
+                                            min_frames=c.min_frames, max_frames=c.max_frames,
+                                            nframes=c.nframes, offset=b.offset)
+        if self.variant == "vllm":
+            return _min(b.total, c.nframes if c.nframes is not None else self.num_frames)
+        if not c.do_sample:
+            return b.total
+        return kv.hf_qwen2_nframes(b.total, b.fps, fps=c.sample_fps, min_frames=c.min_frames,
+                                   max_frames=int(c.max_frames or 0), num_frames=c.nframes,
+                                   temporal_patch_size=self.temporal_patch_size,
+                                   offset=b.offset)
+
+    def _grid(self, c: _QwenCall, b: _Batch, n: Any) -> tuple[Any, Any]:
+        f = self.factor
+        if c.mode == "grid":
+            if b.sl is None:
+                hb, wb = smart_resize_scalar(b.h, b.w, factor=f, min_pixels=c.min_p,
+                                             max_pixels=c.max_p, max_ratio=self.max_ratio,
+                                             variant="transformers")
+                return hb // f, wb // f
+            assert c.rows is not None and c.cols is not None
+            return c.rows[b.sl], c.cols[b.sl]
+        if c.mode == "cap":
+            # Qwen2VLVideoProcessor.resize: an integer share of the total budget per frame.
+            budget = int(self.max_video_tokens * f * f * 0.9) * self.temporal_patch_size
+            floor_p = int(c.min_p * 1.05)
+            mp: Any = (max(min(c.max_p, budget // n), floor_p) if _is_int(n)
+                       else np.maximum(np.minimum(c.max_p, budget // n), floor_p))
+            variant = "transformers"
+        else:
+            mp = _vl_utils_budget(n, self.video_max_pixels, c.total_px, c.min_p, c.user_max)
+            variant = "qwen-vl-utils"
+        return kv.bounded_grid(None, b.h, b.w, factor=f, min_pixels=c.min_p, max_pixels=mp,
+                               max_ratio=self.max_ratio, variant=variant, offset=b.offset)
+
+    def _core(self, c: _QwenCall, sound: Callable[[_Batch], Any] | None,
+              b: _Batch) -> dict[str, Any]:
+        n = self._frames(c, b)
+        rows, cols = self._grid(c, b, n)
+        tps = self.temporal_patch_size
+        m2 = self.merge_size * self.merge_size
+        grid_t = (n + tps - 1) // tps
+        placeholders = _checked_product("tokens", grid_t, rows * cols, b.offset, m2)
+        out = {"tokens": placeholders + self.wrapper_tokens, "patches": placeholders * m2}
+        if sound is not None:
+            samples = ka.samples_of(sound(b), 16_000)
+            audio, _ = _omni_audio(self.audio_max_seconds)._core(samples, b.offset)
+            out["tokens"] = out["tokens"] + audio
+            out["audio_tokens"] = audio
+        if b.full:
+            m = self.merge_size
+            out.update(frames=n, grid_t=grid_t, grid_h=rows * m, grid_w=cols * m,
+                       resized_h=rows * self.factor, resized_w=cols * self.factor)
+        return out
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
                  fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens for these videos; see the class docstring for the variants."""
-        n = self._frames(total_frames, fps, opts)
-        rows, cols = self._resize(heights, widths, n, opts)
-        tps = self.temporal_patch_size
-        grid_t = (n + tps - 1) // tps
-        placeholders = checked_mul("tokens", grid_t, rows * cols)
-        m = self.merge_size
-        patches = placeholders * (m * m)
-        wrappers = np.full(placeholders.shape, self.wrapper_tokens, np.int64)
-        tokens = placeholders + wrappers
-        derivation: dict[str, np.ndarray] = {
-            "frames": n, "grid_t": grid_t, "grid_h": rows * m, "grid_w": cols * m,
-            "resized_h": rows * self.factor, "resized_w": cols * self.factor,
-        }
-        notes = [self._note(opts)]
+        c = self._call(opts)
         audio_on = _opt_bool(opts, "use_audio_in_video", False)
+        if audio_on and not self.audio_in_video:
+            raise InvalidInputError(
+                f"{self.name}: this model does not take the soundtrack "
+                "(use_audio_in_video is for Qwen2.5-Omni)")
+        videos = _Videos(heights, widths, durations, fps, total_frames)
+        if c.mode == "grid" and videos.one is None:
+            # Fixed bounds: the image kernel sizes every video's frames in one call (it
+            # walks the arrays in blocks and threads itself).
+            c.rows, c.cols = smart_resize_grid(videos.arrays[0], videos.arrays[1],
+                                               factor=self.factor, min_pixels=c.min_p,
+                                               max_pixels=c.max_p, max_ratio=self.max_ratio,
+                                               variant="transformers")
+        # A probed soundtrack the model is not asked to use costs nothing.
+        sound = _soundtrack(opts, videos) if audio_on else None
+        derived = ("frames", "grid_t", "grid_h", "grid_w", "resized_h", "resized_w")
+        out, derivation = videos.run(functools.partial(self._core, c, sound),
+                                     ("tokens", "patches"),
+                                     derived + (("audio_tokens",) if audio_on else ()))
+        notes = [self._note(opts)]
+        wrappers = self.wrapper_tokens
         if audio_on:
-            if not self.audio_in_video:
-                raise InvalidInputError(
-                    f"{self.name}: this model does not take the soundtrack "
-                    "(use_audio_in_video is for Qwen2.5-Omni)")
-            from .audio import QwenAudioRule
-
-            secs = _audio_seconds(opts, durations)
-            samples = ka.samples_from_durations(secs)
-            audio = QwenAudioRule(max_seconds=self.audio_max_seconds).count_samples(samples)
-            tokens = tokens + audio.tokens
-            wrappers = wrappers + audio.wrapper_tokens
-            derivation["audio_tokens"] = audio.tokens
+            wrappers += _omni_audio(self.audio_max_seconds).wrapper_tokens
             notes.append("use_audio_in_video: the soundtrack's audio tokens (25/s, with "
                          "<|audio_bos|>/<|audio_eos|>) are interleaved in 2 s chunks; the "
                          "count is video + audio")
-        elif "audio_duration" in opts or "has_audio" in opts:
-            # A probed soundtrack the model is not asked to use costs nothing.
-            pass
-        return RuleResult(tokens=tokens, wrapper_tokens=wrappers, encoder_patches=patches,
-                          derivation=derivation, notes=tuple(notes))
+        return RuleResult(tokens=out["tokens"], wrapper_tokens=const(wrappers, videos.shape),
+                          encoder_patches=out["patches"], derivation=derivation,
+                          notes=tuple(notes))
 
     def _note(self, opts: Mapping[str, Any]) -> str:
         if self.variant == "qwen-vl-utils":
@@ -275,6 +449,19 @@ class QwenVideoRule(VideoRule):
                 + (" and a share of the total budget"
                    if opts.get("cap_pixels_per_frame", self.cap_pixels_per_frame) else "")
                 + "; odd frame counts padded to pairs")
+
+
+@dataclass(slots=True)
+class _Qwen3Call:
+    sample_fps: float
+    nframes: int | None
+    min_frames: int
+    max_frames: int | None
+    min_p: int
+    max_p: int = 0
+    cap: bool = False
+    total_px: float = 0.0
+    user_max: int | None = None
 
 
 @builtin_rule
@@ -333,60 +520,87 @@ class Qwen3VideoRule(VideoRule):
              temporal_patch_size=self.temporal_patch_size, sample_fps=self.sample_fps,
              max_pixels=self.max_pixels, max_ratio=self.max_ratio)
 
-    def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
-                 fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
-        """Tokens for these videos, timestamp text included."""
-        f = self.patch_size * self.merge_size
-        tps = self.temporal_patch_size
+    def _call(self, opts: Mapping[str, Any]) -> _Qwen3Call:
         sample_fps = _opt_float(opts, "sample_fps", self.sample_fps)
         nframes = _opt_int(opts, "nframes", None)
         min_f = int(_opt_int(opts, "min_frames", self.min_frames) or 0)
         if self.variant == "qwen-vl-utils":
-            n = kv.qwen_vl_utils_nframes(total_frames, fps, fps=sample_fps, min_frames=min_f,
-                                         max_frames=_opt_int(opts, "max_frames", None),
-                                         nframes=nframes)
-            rule = QwenVideoRule(patch_size=self.patch_size, merge_size=self.merge_size,
-                                 temporal_patch_size=tps, variant="qwen-vl-utils",
-                                 video_min_pixels=self.video_min_pixels,
-                                 video_max_pixels=self.video_max_pixels,
-                                 total_pixels=self.total_pixels, max_ratio=self.max_ratio)
-            rows, cols = rule._resize(heights, widths, n, opts)
-            rh, rw = rows * f, cols * f
+            max_f = _opt_int(opts, "max_frames", None)
+            if "cap_pixels_per_frame" in opts:
+                raise InvalidInputError("cap_pixels_per_frame applies to the transformers "
+                                        "variant; qwen-vl-utils always caps per frame")
+            return _Qwen3Call(
+                sample_fps, nframes, min_f, max_f,
+                min_p=int(_opt_int(opts, "min_pixels", self.video_min_pixels, low=0) or 0),
+                total_px=float(_opt_int(opts, "total_pixels", self.total_pixels) or 0),
+                user_max=_opt_int(opts, "max_pixels", None))
+        if "total_pixels" in opts:
+            raise InvalidInputError("total_pixels applies to the qwen-vl-utils variant")
+        return _Qwen3Call(
+            sample_fps, nframes, min_f,
+            int(_opt_int(opts, "max_frames", self.max_frames) or 0),
+            min_p=int(_opt_int(opts, "min_pixels", self.min_pixels, low=0) or 0),
+            max_p=int(_opt_int(opts, "max_pixels", self.max_pixels) or 0),
+            cap=_opt_bool(opts, "cap_pixels_per_frame", self.cap_pixels_per_frame))
+
+    def _core(self, c: _Qwen3Call, b: _Batch) -> dict[str, Any]:
+        f = self.patch_size * self.merge_size
+        tps = self.temporal_patch_size
+        if self.variant == "qwen-vl-utils":
+            n = kv.qwen_vl_utils_nframes(b.total, b.fps, fps=c.sample_fps,
+                                         min_frames=c.min_frames, max_frames=c.max_frames,
+                                         nframes=c.nframes, offset=b.offset)
+            mp = _vl_utils_budget(n, self.video_max_pixels, c.total_px, c.min_p, c.user_max)
+            rows, cols = kv.bounded_grid(None, b.h, b.w, factor=f, min_pixels=c.min_p,
+                                         max_pixels=mp, max_ratio=self.max_ratio,
+                                         variant="qwen-vl-utils", offset=b.offset)
         else:
-            if "total_pixels" in opts:
-                raise InvalidInputError("total_pixels applies to the qwen-vl-utils variant")
-            n = kv.hf_qwen3_nframes(total_frames, fps, fps=sample_fps, min_frames=min_f,
-                                    max_frames=int(_opt_int(opts, "max_frames",
-                                                            self.max_frames) or 0),
-                                    num_frames=nframes)
-            lo = int(_opt_int(opts, "min_pixels", self.min_pixels, low=0) or 0)
-            hi = int(_opt_int(opts, "max_pixels", self.max_pixels) or 0)
-            hi_arr: Any = hi
-            if _opt_bool(opts, "cap_pixels_per_frame", self.cap_pixels_per_frame):
-                per_frame = np.maximum(np.minimum(self.max_video_tokens * f * f, hi // n),
-                                       int(lo * 1.05))
-                hi_arr = per_frame * n
-            rh, rw = kv.qwen3_video_grid(n, heights, widths, factor=f, temporal_factor=tps,
-                                         min_pixels=lo, max_pixels=hi_arr,
-                                         max_ratio=self.max_ratio)
+            n = kv.hf_qwen3_nframes(b.total, b.fps, fps=c.sample_fps, min_frames=c.min_frames,
+                                    max_frames=int(c.max_frames or 0), num_frames=c.nframes)
+            hi: Any = c.max_p
+            if c.cap:
+                floor_p = int(c.min_p * 1.05)
+                cap = self.max_video_tokens * f * f
+                per_frame = (max(min(cap, hi // n), floor_p) if _is_int(n)
+                             else np.maximum(np.minimum(cap, hi // n), floor_p))
+                hi = per_frame * n
+            rows, cols = kv.qwen3_video_grid(n, b.h, b.w, factor=f, temporal_factor=tps,
+                                             min_pixels=c.min_p, max_pixels=hi,
+                                             max_ratio=self.max_ratio, offset=b.offset,
+                                             grid=True)
         grid_t = (n + tps - 1) // tps
-        per_group = (rh // f) * (rw // f)
-        placeholders = checked_mul("tokens", grid_t, per_group)
-        derivation: dict[str, np.ndarray] = {
-            "frames": n, "grid_t": grid_t, "grid_h": rh // self.patch_size,
-            "grid_w": rw // self.patch_size, "resized_h": rh, "resized_w": rw,
-        }
+        m2 = self.merge_size * self.merge_size
+        placeholders = _checked_product("tokens", grid_t, rows * cols, b.offset, m2)
         wrappers = self.wrapper_tokens + (2 * grid_t if self.timestamps else 0)
-        wrappers = np.asarray(wrappers, dtype=np.int64)
-        text = np.zeros_like(placeholders)
+        out = {"patches": placeholders * m2, "wrappers": wrappers}
+        text: Any = 0
         if self.timestamps:
-            digits = self._timestamp_digits(total_frames, fps, n)
+            digits = kv.qwen3_timestamp_digits(
+                b.total, n, b.fps, temporal_patch_size=tps, offset=b.offset,
+                linspace="torch" if self.variant == "qwen-vl-utils" else "numpy")
             text = grid_t * self.TIMESTAMP_FIXED_TOKENS + digits
-            derivation["text_tokens"] = text
+            out["text_tokens"] = text
+        out["tokens"] = placeholders + wrappers + text
+        if b.full:
+            m = self.merge_size
+            out.update(frames=n, grid_t=grid_t, grid_h=rows * m, grid_w=cols * m,
+                       resized_h=rows * f, resized_w=cols * f)
+        return out
+
+    def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
+                 fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
+        """Tokens for these videos, timestamp text included."""
+        c = self._call(opts)
+        videos = _Videos(heights, widths, durations, fps, total_frames)
+        derived = ("frames", "grid_t", "grid_h", "grid_w", "resized_h", "resized_w")
+        if self.timestamps:
+            derived += ("text_tokens",)
+        out, derivation = videos.run(functools.partial(self._core, c),
+                                     ("tokens", "patches", "wrappers"), derived)
         return RuleResult(
-            tokens=placeholders + wrappers + text,
-            wrapper_tokens=wrappers,
-            encoder_patches=placeholders * (self.merge_size ** 2),
+            tokens=out["tokens"],
+            wrapper_tokens=out["wrappers"],
+            encoder_patches=out["patches"],
             derivation=derivation,
             notes=("Qwen3-VL: one <|vision_start|>/<|vision_end|> pair and one "
                    "\"<t seconds>\" timestamp (5 tokens + 1 per integer digit) per pair of "
@@ -394,20 +608,6 @@ class Qwen3VideoRule(VideoRule):
                    "the timestamp text_tokens; the whole clip shares the pixel budget "
                    "(t*h*w)",),
         )
-
-    def _timestamp_digits(self, total: I64, fps: np.ndarray, n: I64) -> I64:
-        """Integer digits over every group's timestamp, per video (grouped by inputs)."""
-        linspace = (kv.linspace_round_f32 if self.variant == "qwen-vl-utils"
-                    else kv.linspace_round_f64)
-        keys = np.stack([total.ravel(), n.ravel(), np.broadcast_to(fps, n.shape).ravel()
-                         .view(np.int64)], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        vals = np.empty(len(uniq), np.int64)
-        for k, (t, m, fbits) in enumerate(uniq.tolist()):
-            f = float(np.int64(fbits).view(np.float64))
-            vals[k] = kv.qwen3_timestamp_digits(linspace(int(t) - 1, int(m)), f,
-                                                self.temporal_patch_size)
-        return vals[inverse.ravel()].reshape(n.shape)
 
 
 @builtin_rule
@@ -440,6 +640,16 @@ class GeminiVideoRule(VideoRule):
                 "gemini.video.frame_tokens needs positive ints, including a 'default' entry"
             )
 
+    def _core(self, per_frame: int, sample_fps: float, sound: Callable[[_Batch], Any],
+              b: _Batch) -> dict[str, Any]:
+        frames = kv.frames_at_rate(b.d, sample_fps)
+        frame_tok = frames * per_frame
+        audio = ka.rate_tokens_of(sound(b), self.audio_tokens_per_second, "ceil")
+        out = {"tokens": frame_tok + audio}
+        if b.full:
+            out.update(frames=frames, frame_tokens=frame_tok, audio_tokens=audio)
+        return out
+
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
                  fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens for these videos at the published per-frame and per-second rates."""
@@ -451,14 +661,14 @@ class GeminiVideoRule(VideoRule):
             )
         per_frame = self.frame_tokens[res]
         sample_fps = _opt_float(opts, "sample_fps", self.sample_fps)
-        frames = kv.frames_at_rate(durations, sample_fps)
-        frame_tok = frames * per_frame
-        audio = ka.rate_tokens(_audio_seconds(opts, durations), self.audio_tokens_per_second)
-        tokens = frame_tok + audio
+        videos = _Videos(heights, widths, durations, fps, total_frames)
+        core = functools.partial(self._core, per_frame, sample_fps, _soundtrack(opts, videos))
+        out, derivation = videos.run(core, ("tokens",),
+                                     ("frames", "frame_tokens", "audio_tokens"))
         return RuleResult(
-            tokens=tokens,
-            wrapper_tokens=np.zeros_like(tokens),
-            derivation={"frames": frames, "frame_tokens": frame_tok, "audio_tokens": audio},
+            tokens=out["tokens"],
+            wrapper_tokens=const(0, videos.shape),
+            derivation=derivation,
             exact=False,
             method=(f"published rates: {per_frame} tokens per frame at {sample_fps:g} fps "
                     f"(ceil of duration x fps) + {self.audio_tokens_per_second} tokens per "
@@ -497,18 +707,18 @@ class InternVLVideoRule(VideoRule):
                  fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens for these videos (independent of their size and length)."""
         k = int(_opt_int(opts, "num_frames", self.num_segments) or 0)
-        n = np.full(np.shape(total_frames), k, np.int64)
         digits = sum(len(str(i)) for i in range(1, k + 1))
         label = 3 * k + digits + (k - 1)  # "Frame", digits, ":", " " + newlines between
-        wrappers = n * self.wrapper_tokens_per_frame
-        placeholders = n * self.tokens_per_frame
-        text = np.full_like(n, label)
+        wrappers = k * self.wrapper_tokens_per_frame
+        shape = np.shape(total_frames)
         exact = self.frame_label == "qwen2"
+        # Every video costs the same: read-only broadcast views, no memory per video.
         return RuleResult(
-            tokens=placeholders + wrappers + text,
-            wrapper_tokens=wrappers,
-            encoder_patches=n * 1025,  # (448/14)**2 + CLS per tile, before pixel shuffle
-            derivation={"frames": n, "tiles": n, "text_tokens": text},
+            tokens=const(k * self.tokens_per_frame + wrappers + label, shape),
+            wrapper_tokens=const(wrappers, shape),
+            encoder_patches=const(k * 1025, shape),  # (448/14)**2 + CLS per tile
+            derivation={"frames": const(k, shape), "tiles": const(k, shape),
+                        "text_tokens": const(label, shape)},
             exact=exact,
             method="" if exact else ("\"Frame{i}: \" labels counted with Qwen2's "
                                      "pre-tokenization; this model's tokenizer may differ"),
@@ -556,47 +766,74 @@ class DitLatentRule(VideoRule):
         """The frame rate assumed when the caller gives none: the model's native rate."""
         return self.native_fps
 
+    def _core(self, num_frames: Any, b: _Batch) -> dict[str, Any]:
+        m = self.spatial_multiple
+        h, w = b.h, b.w
+        if _is_int(h):
+            bad_at = 0 if h % m or w % m else -1
+        else:
+            bad = (h % m != 0) | (w % m != 0)
+            bad_at = int(np.flatnonzero(bad)[0]) if bad.any() else -1
+        if bad_at >= 0:
+            hh, ww = (h, w) if _is_int(h) else (int(h[bad_at]), int(w[bad_at]))
+            raise InvalidInputError(
+                f"video {b.offset + bad_at}: height = {hh}, width = {ww}; this pipeline "
+                f"requires both to be multiples of {m} (it raises otherwise), e.g. "
+                f"{ww - ww % m or m}x{hh - hh % m or m} (w x h)"
+            )
+        vt = self.vae_temporal
+        if num_frames is None:
+            nf = (b.total - 1 + vt - 1) // vt * vt + 1  # smallest 4k+1 >= frames
+        else:
+            nf = num_frames if _is_int(num_frames) else num_frames[b.sl]
+        lt, lh, lw, _ = kv.dit_latent_grid(h, w, nf, vae_temporal=vt,
+                                           vae_spatial=self.vae_spatial, patch_t=self.patch_t,
+                                           patch_hw=self.patch_hw,
+                                           pad_latent_t=self.pad_latent_t,
+                                           frame_multiple_round_down=self.round_frames_down)
+        gt, gh, gw = lt // self.patch_t, lh // self.patch_hw, lw // self.patch_hw
+        if _is_int(gh):
+            empty_at = 0 if gh == 0 or gw == 0 else -1
+        else:
+            empty = (gh == 0) | (gw == 0)
+            empty_at = int(np.flatnonzero(empty)[0]) if empty.any() else -1
+        if empty_at >= 0:
+            # A side under vae_spatial * patch_hw px has no latent patch; the pipelines
+            # fail on it (CogVideoX's rotary grid divides by zero).
+            hh, ww = (h, w) if _is_int(h) else (int(h[empty_at]), int(w[empty_at]))
+            raise InvalidInputError(
+                f"video {b.offset + empty_at}: height = {hh}, width = {ww} is smaller than "
+                f"one latent patch ({self.vae_spatial * self.patch_hw} px); the pipeline "
+                "cannot generate it"
+            )
+        tokens = _checked_product("tokens", _checked_product("tokens", gt, gh, b.offset), gw,
+                                  b.offset)
+        out = {"tokens": tokens}
+        if b.full:
+            out.update(frames=nf, grid_t=gt, grid_h=gh, grid_w=gw, latent_t=lt, latent_h=lh,
+                       latent_w=lw)
+        return out
+
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
                  fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
         """Latent tokens for generating these clips."""
-        m = self.spatial_multiple
-        bad = (heights % m != 0) | (widths % m != 0)
-        if bad.any():
-            i = int(np.flatnonzero(bad.ravel())[0])
-            hh, ww = int(heights.ravel()[i]), int(widths.ravel()[i])
-            raise InvalidInputError(
-                f"video {i}: height = {hh}, width = {ww}; this pipeline requires both to be "
-                f"multiples of {m} (it raises otherwise), e.g. {ww - ww % m or m}x"
-                f"{hh - hh % m or m} (w x h)"
-            )
+        videos = _Videos(heights, widths, durations, fps, total_frames)
+        num_frames: Any = None
         if opts.get("num_frames") is not None:
-            nf = as_int_array("num_frames", opts["num_frames"], low=1, high=2**40)
-            nf = np.broadcast_to(nf, total_frames.shape)
-        else:
-            vt = self.vae_temporal
-            nf = (total_frames - 1 + vt - 1) // vt * vt + 1  # smallest 4k+1 >= frames
-        lt, lh, lw, _ = kv.dit_latent_grid(heights, widths, nf, vae_temporal=self.vae_temporal,
-                                           vae_spatial=self.vae_spatial, patch_t=self.patch_t,
-                                           patch_hw=self.patch_hw, pad_latent_t=self.pad_latent_t,
-                                           frame_multiple_round_down=self.round_frames_down)
-        gt, gh, gw = lt // self.patch_t, lh // self.patch_hw, lw // self.patch_hw
-        empty = (gh == 0) | (gw == 0)
-        if empty.any():
-            # A side under vae_spatial * patch_hw px has no latent patch; the pipelines
-            # fail on it (CogVideoX's rotary grid divides by zero).
-            i = int(np.flatnonzero(empty.ravel())[0])
-            raise InvalidInputError(
-                f"video {i}: height = {int(heights.ravel()[i])}, width = "
-                f"{int(widths.ravel()[i])} is smaller than one latent patch "
-                f"({self.vae_spatial * self.patch_hw} px); the pipeline cannot generate it"
-            )
-        tokens = checked_mul("tokens", checked_mul("tokens", gt, gh), gw)
+            nf = opts["num_frames"]
+            if not (_is_int(nf) and 1 <= nf <= 2**40 and videos.one is not None):
+                nf = as_int_array("num_frames", nf, low=1, high=2**40)
+                nf = (int(nf.item()) if videos.one is not None and nf.size == 1
+                      else flat(np.broadcast_to(nf, videos.shape)))
+            num_frames = nf
+        out, derivation = videos.run(
+            functools.partial(self._core, num_frames), ("tokens",),
+            ("frames", "grid_t", "grid_h", "grid_w", "latent_t", "latent_h", "latent_w"))
         return RuleResult(
-            tokens=tokens,
-            wrapper_tokens=np.zeros_like(tokens),
-            encoder_patches=tokens,
-            derivation={"frames": np.asarray(nf, np.int64), "grid_t": gt, "grid_h": gh,
-                        "grid_w": gw, "latent_t": lt, "latent_h": lh, "latent_w": lw},
+            tokens=out["tokens"],
+            wrapper_tokens=const(0, videos.shape),
+            encoder_patches=out["tokens"],
+            derivation=derivation,
             notes=(f"DiT latent tokens: frames -> {self.vae_temporal}k+1, causal VAE "
                    f"{self.vae_temporal}x time / {self.vae_spatial}x space, patches "
                    f"{self.patch_t}x{self.patch_hw}x{self.patch_hw}"

@@ -1,7 +1,10 @@
 """Audio kernels: durations to samples, samples to mel frames, mel frames to tokens.
 
-Every function takes arrays and returns int64 arrays of the same shape. The pipeline of
-every Whisper-style encoder (Whisper, Qwen2-Audio, Qwen2.5-Omni, Qwen3-Omni) is
+Every public function takes arrays and returns int64 arrays of the same shape; given one
+clip as plain Python numbers it returns a Python int instead, computed with the same
+integer operators (the scalar API's path, where a numpy call would cost more than the
+arithmetic). The pipeline of every Whisper-style encoder (Whisper, Qwen2-Audio,
+Qwen2.5-Omni, Qwen3-Omni) is
 
 1. **samples at 16 kHz**: ``round(duration * 16000)``, rounded half to even
    (:func:`samples_from_durations`), or the length librosa's resampler gives for a clip of
@@ -17,25 +20,32 @@ every Whisper-style encoder (Whisper, Qwen2-Audio, Qwen2.5-Omni, Qwen3-Omni) is
 Rate rules (Gemini 32/s, OpenAI realtime 10/s in and 20/s out) use
 :func:`rate_tokens`, which works on whole microseconds so that ``0.3 s * 10/s`` is 3 and
 not ``ceil(3.0000000000000004) = 4``.
+
+The ``*_of`` functions are the unchecked cores the rules call on inputs they have already
+checked, one block at a time.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
 
 from ..errors import InvalidInputError
-from ._intmath import I64, as_durations, as_int_array, ceil_div
+from ._intmath import MAX_DURATION, as_durations, as_int_array, ceil_div
 
 __all__ = [
     "MAX_SAMPLES",
     "mel_frames",
+    "mel_frames_of",
     "qwen3_omni_tokens",
     "qwen_audio_tokens",
     "rate_tokens",
+    "rate_tokens_of",
     "resampled_length",
     "samples_from_durations",
+    "samples_of",
     "whisper_windows",
 ]
 
@@ -43,9 +53,38 @@ __all__ = [
 #: below int64 and every float64 step exact.
 MAX_SAMPLES = 2**50
 _US_PER_S = 1_000_000
+Rounding = Literal["ceil", "floor", "round"]
 
 
-def samples_from_durations(durations: Any, sample_rate: int = 16_000) -> I64:
+def _one(x: object) -> bool:
+    """True for a plain Python number: the one-clip path (bools and numpy scalars are not)."""
+    return type(x) is int or type(x) is float
+
+
+def _count(name: str, value: Any, low: int, high: int) -> Any:
+    """A checked count: a Python int stays one; anything else becomes an int64 array."""
+    if type(value) is int and low <= value <= high:
+        return value
+    return as_int_array(name, value, low=low, high=high)
+
+
+def _seconds(value: Any) -> Any:
+    """A checked duration: a Python number stays a float; anything else a float64 array."""
+    if _one(value) and 0.0 <= value <= MAX_DURATION:
+        return float(value)
+    return as_durations("duration", value)
+
+
+def samples_of(durations: Any, sample_rate: int) -> Any:
+    """``round(duration * sample_rate)`` half to even, unchecked (float or float64 array)."""
+    if type(durations) is float:
+        return round(durations * sample_rate)
+    x = np.multiply(durations, float(sample_rate))
+    np.rint(x, out=x)
+    return x.astype(np.int64)
+
+
+def samples_from_durations(durations: Any, sample_rate: int = 16_000) -> Any:
     """Samples in ``durations`` seconds at ``sample_rate``: ``round(d * sr)``, half to even.
 
     Args:
@@ -55,11 +94,10 @@ def samples_from_durations(durations: Any, sample_rate: int = 16_000) -> I64:
     Raises:
         InvalidInputError: a NaN, infinite, negative or too-long duration.
     """
-    d = as_durations("duration", durations)
-    return np.rint(d * float(sample_rate)).astype(np.int64)
+    return samples_of(_seconds(durations), sample_rate)
 
 
-def resampled_length(samples: Any, orig_sr: Any, target_sr: int = 16_000) -> I64:
+def resampled_length(samples: Any, orig_sr: Any, target_sr: int = 16_000) -> Any:
     """Length of a clip of ``samples`` at ``orig_sr`` after resampling to ``target_sr``.
 
     ``librosa.resample`` (which transformers' ``load_audio`` uses) sizes its output as
@@ -69,15 +107,29 @@ def resampled_length(samples: Any, orig_sr: Any, target_sr: int = 16_000) -> I64
     Raises:
         InvalidInputError: a negative or non-integer sample count or rate.
     """
-    n = as_int_array("samples", samples, low=0, high=MAX_SAMPLES)
-    sr = as_int_array("sample_rate", orig_sr, low=1, high=10**7)
+    n = _count("samples", samples, 0, MAX_SAMPLES)
+    sr = _count("sample_rate", orig_sr, 1, 10**7)
+    if type(n) is int and type(sr) is int:
+        return n if sr == target_sr else math.ceil(n * (float(target_sr) / sr))
+    n = np.asarray(n, dtype=np.int64)
+    sr = np.asarray(sr, dtype=np.int64)
     ratio = float(target_sr) / sr.astype(np.float64)
     out = np.ceil(n.astype(np.float64) * ratio).astype(np.int64)
     return np.where(sr == target_sr, n, out)
 
 
+def mel_frames_of(samples: Any, hop_length: int, max_frames: int | None,
+                  padding: Literal["max_length", "longest"]) -> Any:
+    """:func:`mel_frames` on checked samples (a Python int or an int64 array)."""
+    frames = ceil_div(samples, hop_length) if padding == "max_length" else samples // hop_length
+    if max_frames is not None:
+        frames = min(frames, max_frames) if type(frames) is int else np.minimum(frames,
+                                                                                max_frames)
+    return frames
+
+
 def mel_frames(samples: Any, *, hop_length: int = 160, max_frames: int | None = None,
-               padding: Literal["max_length", "longest"] = "max_length") -> I64:
+               padding: Literal["max_length", "longest"] = "max_length") -> Any:
     """Mel frames the feature extractor's attention mask counts for ``samples``.
 
     Args:
@@ -89,52 +141,70 @@ def mel_frames(samples: Any, *, hop_length: int = 160, max_frames: int | None = 
             partial hop counts: ``ceil``) or ``"longest"`` (a single clip is not padded and
             the extractor drops the partial last hop: ``floor``).
     """
-    n = as_int_array("samples", samples, low=0, high=MAX_SAMPLES)
-    frames = ceil_div(n, hop_length) if padding == "max_length" else n // hop_length
-    if max_frames is not None:
-        frames = np.minimum(frames, max_frames)
-    return np.asarray(frames, dtype=np.int64)
+    return mel_frames_of(_count("samples", samples, 0, MAX_SAMPLES), hop_length, max_frames,
+                         padding)
 
 
-def qwen_audio_tokens(mel: I64) -> tuple[I64, I64]:
-    """Qwen2-Audio / Qwen2.5-Omni encoder lengths from mel frames ``L``.
+def qwen_audio_tokens(mel: Any) -> tuple[Any, Any]:
+    """Qwen2-Audio / Qwen2.5-Omni encoder lengths from mel frames ``L`` (``L >= 0``).
 
     Returns:
         ``(encoder_positions, tokens)``: conv2 (stride 2) gives ``(L - 1) // 2 + 1``
         positions; the stride-2 average pool gives ``(positions - 2) // 2 + 1`` tokens.
         Python floor division is kept, so 1 or 2 mel frames give 0 tokens, as the
-        processor does.
+        processor does (and 0 frames give 0 of each).
     """
-    mel = np.asarray(mel, dtype=np.int64)
-    positions = (mel - 1) // 2 + 1
-    tokens = (positions - 2) // 2 + 1
-    return np.maximum(positions, 0), np.maximum(tokens, 0)
+    if type(mel) is not int:
+        mel = np.asarray(mel, dtype=np.int64)
+    # ``x >> 1`` is floor(x / 2) for either sign, in Python and in numpy alike, and is one
+    # cheap pass where ``// 2`` is a division.
+    positions = ((mel - 1) >> 1) + 1
+    tokens = ((positions - 2) >> 1) + 1
+    return positions, tokens
 
 
-def qwen3_omni_tokens(mel: I64, n_window: int = 50) -> I64:
+def qwen3_omni_tokens(mel: Any, n_window: int = 50) -> Any:
     """Qwen3-Omni audio tokens from mel frames: 13 per full ``2 * n_window`` frames plus
     the conv output of the remainder (``_get_feat_extract_output_lengths``)."""
-    mel = np.asarray(mel, dtype=np.int64)
-    chunk = 2 * n_window
-    leave = mel % chunk
-    feat = (leave - 1) // 2 + 1
-    tail = ((feat - 1) // 2 + 1 - 1) // 2 + 1
-    return np.asarray(tail + (mel // chunk) * 13, dtype=np.int64)
+    if type(mel) is not int:
+        mel = np.asarray(mel, dtype=np.int64)
+    full, leave = divmod(mel, 2 * n_window)
+    feat = ((leave - 1) >> 1) + 1
+    tail = ((((feat - 1) >> 1) + 1 - 1) >> 1) + 1
+    return tail + full * 13
 
 
-def whisper_windows(samples: Any, *, window_samples: int = 480_000) -> I64:
+def whisper_windows(samples: Any, *, window_samples: int = 480_000) -> Any:
     """30-second windows Whisper encodes for ``samples``: ``max(1, ceil(samples / window))``.
 
     The feature extractor pads every input to a whole window (an empty clip becomes one
     window of silence), and long audio is encoded window by window.
     """
-    n = as_int_array("samples", samples, low=0, high=MAX_SAMPLES)
-    windows: I64 = np.maximum(ceil_div(n, window_samples), 1).astype(np.int64)
-    return windows
+    n = _count("samples", samples, 0, MAX_SAMPLES)
+    windows = ceil_div(n, window_samples)
+    return max(windows, 1) if type(windows) is int else np.maximum(windows, 1)
 
 
-def rate_tokens(durations: Any, tokens_per_second: int,
-                rounding: Literal["ceil", "floor", "round"] = "ceil") -> I64:
+def _check_rounding(rounding: str) -> None:
+    if rounding not in ("ceil", "floor", "round"):
+        raise InvalidInputError(
+            f"rounding = {rounding!r} is not allowed; use 'ceil', 'floor' or 'round'"
+        )
+
+
+def rate_tokens_of(durations: Any, tokens_per_second: int, rounding: Rounding) -> Any:
+    """:func:`rate_tokens` on checked durations (a float or a float64 array)."""
+    us = samples_of(durations, _US_PER_S)
+    num = us * int(tokens_per_second)
+    if rounding == "ceil":
+        return ceil_div(num, _US_PER_S)
+    if rounding == "floor":
+        return num // _US_PER_S
+    q, r = divmod(num, _US_PER_S)
+    return q + ((2 * r > _US_PER_S) | ((2 * r == _US_PER_S) & (q % 2 == 1)))
+
+
+def rate_tokens(durations: Any, tokens_per_second: int, rounding: Rounding = "ceil") -> Any:
     """``duration * tokens_per_second`` as whole tokens.
 
     The duration is first rounded to the nearest microsecond (half to even), and the
@@ -144,18 +214,5 @@ def rate_tokens(durations: Any, tokens_per_second: int,
     Raises:
         InvalidInputError: a bad duration or rounding mode.
     """
-    if rounding not in ("ceil", "floor", "round"):
-        raise InvalidInputError(
-            f"rounding = {rounding!r} is not allowed; use 'ceil', 'floor' or 'round'"
-        )
-    d = as_durations("duration", durations)
-    us = np.rint(d * _US_PER_S).astype(np.int64)
-    num = us * int(tokens_per_second)
-    if rounding == "ceil":
-        out = ceil_div(num, _US_PER_S)
-    elif rounding == "floor":
-        out = num // _US_PER_S
-    else:
-        q, r = np.divmod(num, _US_PER_S)
-        out = q + ((2 * r > _US_PER_S) | ((2 * r == _US_PER_S) & (q % 2 == 1)))
-    return np.asarray(out, dtype=np.int64)
+    _check_rounding(rounding)
+    return rate_tokens_of(_seconds(durations), tokens_per_second, rounding)

@@ -1,38 +1,51 @@
 """Video kernels: how many frames a model samples, how big they get, and DiT latent grids.
 
-Every function is vectorized over videos (int64/float64 arrays in, int64 arrays out) and
-reproduces one reference implementation's arithmetic, float steps included:
+Every function reproduces one reference implementation's arithmetic, float steps
+included:
 
 * :func:`qwen_vl_utils_nframes` — ``qwen_vl_utils.vision_process.smart_nframes`` (>= 0.0.10).
 * :func:`hf_qwen2_nframes` — ``Qwen2VLVideoProcessor.sample_frames``; the frame count is
   the length of ``torch.arange(0, total, total / n)``, which a float step can make
   ``n + 1``.
 * :func:`hf_qwen3_nframes` — ``Qwen3VLVideoProcessor.sample_frames``.
-* :func:`qwen3_video_grid` — ``qwen3_vl.video_processing_qwen3_vl.smart_resize``: the pixel
-  bounds apply to ``t_bar * h * w`` of the whole clip (not per frame) and ``beta`` uses the
-  real frame count. Sides are rounded with the integer banker's rounding of
-  :func:`~tokenmeter.kernels._intmath.round_half_even_div`; the two resize branches take
-  the reference's float steps.
+* :func:`bounded_grid` — Qwen's ``smart_resize`` with bounds that differ per video: a
+  frame's share of a video budget (qwen-vl-utils' ``fetch_video``, transformers'
+  ``cap_pixels_per_frame``), or Qwen3-VL's bound on ``t_bar * h * w`` of the whole clip
+  (``qwen3_vl.video_processing_qwen3_vl.smart_resize``, whose ``beta`` uses the real frame
+  count). :func:`qwen3_video_grid` is the Qwen3-VL form.
 * :func:`qwen3_timestamp_digits` — the integer digits of every ``"<{t:.1f} seconds>"``
-  string Qwen3-VL writes per temporal group (the string's other 5 tokens are fixed).
+  string Qwen3-VL writes per temporal group (the string's other 5 tokens are fixed), in
+  closed form; :func:`timestamp_digits_loop` is the reference's own loop.
 * :func:`dit_latent_grid` — the latent grid of a causal-VAE video DiT (Wan 2.1,
   HunyuanVideo, CogVideoX, CogVideoX1.5) from ``prepare_latents`` and the pipelines'
   ``__call__``.
 * :func:`frames_at_rate` — frames sampled at a fixed rate (Gemini: 1 per second).
+
+Two input forms, one contract. Arrays (int64 counts and sizes, float64 seconds and rates)
+give int64 arrays and are computed with whole-array numpy passes; callers walk long inputs
+in cache-sized blocks (:mod:`tokenmeter.kernels._avblocks`) and pass ``offset``, the
+block's first index, so that errors name the right video. One video given as plain Python
+numbers gives Python ints, computed with the reference's own Python arithmetic: this is
+the scalar API's path, where a numpy call (about 1 us each, whatever its size) would cost
+more than the work. ``tests/test_video_properties.py`` checks both forms against
+transcriptions of the references and against each other.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidInputError
-from ._intmath import I64, ceil_div, round_half_even_div
+from ._intmath import I64, ceil_div
 
 __all__ = [
+    "bounded_grid",
     "dit_latent_grid",
     "frames_at_rate",
     "hf_qwen2_nframes",
@@ -42,9 +55,11 @@ __all__ = [
     "qwen3_timestamp_digits",
     "qwen3_video_grid",
     "qwen_vl_utils_nframes",
+    "timestamp_digits_loop",
 ]
 
 F64 = npt.NDArray[np.float64]
+Linspace = Literal["numpy", "torch"]
 
 
 def _i64(x: Any) -> I64:
@@ -59,12 +74,33 @@ def _first(mask: npt.NDArray[np.bool_]) -> int:
     return int(np.flatnonzero(np.ravel(mask))[0])
 
 
+def _one(x: object) -> bool:
+    """True for a plain Python number: the one-video path (bools and numpy scalars are not)."""
+    return type(x) is int or type(x) is float
+
+
 # -- frame sampling ---------------------------------------------------------------------
+
+
+def _floor_to(x: F64, factor: int) -> F64:
+    """``floor(x / factor) * factor`` in place, as the references' ``floor_by_factor``."""
+    np.divide(x, factor, out=x)
+    np.floor(x, out=x)
+    np.multiply(x, factor, out=x)
+    return x
+
+
+def _nframes_error(index: int, n: int, total: int, ff: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"video {index}: qwen-vl-utils would sample {n} of {total} frames; it needs "
+        f"{ff}..total_frames (a clip of at least {ff} frames)"
+    )
 
 
 def qwen_vl_utils_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
                           min_frames: int = 4, max_frames: int | None = None,
-                          nframes: int | None = None, frame_factor: int = 2) -> I64:
+                          nframes: int | None = None, frame_factor: int = 2,
+                          offset: int = 0) -> Any:
     """Frames ``qwen_vl_utils.smart_nframes`` samples (versions 0.0.10 to 0.0.14).
 
     ``n = floor(min(max(total / video_fps * fps, ceil(min_frames)), floor(min(768,
@@ -76,33 +112,61 @@ def qwen_vl_utils_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0
         InvalidInputError: the result is outside ``[2, total]`` (the reference raises),
             naming the first such video.
     """
-    total = _i64(total_frames)
-    src_fps = _f64(video_fps)
     ff = frame_factor
+    if _one(total_frames):
+        t = int(total_frames)
+        if nframes is not None:
+            n = round(nframes / ff) * ff
+        else:
+            lo = math.ceil(min_frames / ff) * ff
+            hi = math.floor((min(768, t) if max_frames is None else max_frames) / ff) * ff
+            x = t / float(video_fps) * fps  # the reference's float order
+            n = math.floor(min(min(max(x, lo), hi), t) / ff) * ff
+        if not ff <= n <= t:
+            raise _nframes_error(offset, n, t, ff)
+        return n
+    total = _i64(total_frames)
+    src = _f64(video_fps)
+    shape = np.broadcast(total, src).shape
     if nframes is not None:
-        n = np.broadcast_to(_i64(round(nframes / ff) * ff), total.shape).copy()
-    else:
-        lo = math.ceil(min_frames / ff) * ff
-        cap = (np.minimum(768, total) if max_frames is None
-               else np.broadcast_to(_i64(max_frames), total.shape))
-        hi = np.floor(cap / ff) * ff
-        x = total / src_fps * fps  # the reference's float order: (total / fps_src) * fps
-        x = np.minimum(np.minimum(np.maximum(x, lo), hi), total)
-        n = (np.floor(x / ff) * ff).astype(np.int64)
-    bad = (n < ff) | (n > total)
-    if bad.any():
-        i = _first(bad)
-        raise InvalidInputError(
-            f"video {i}: qwen-vl-utils would sample {int(n.ravel()[i])} of "
-            f"{int(np.broadcast_to(total, n.shape).ravel()[i])} frames; it needs "
-            f"{ff}..total_frames (a clip of at least {ff} frames)"
-        )
-    return n
+        c = round(nframes / ff) * ff
+        n = np.full(shape, c, np.int64)
+        bad = (n < ff) | (n > total)
+        if bad.any():
+            i = _first(bad)
+            raise _nframes_error(offset + i, c, int(np.broadcast_to(total, shape).ravel()[i]), ff)
+        return n
+    # floor(min(max(x, lo), hi, total) / 2) * 2 == min(max(F(x), lo), F(hi), F(total)) for
+    # the monotone F = floor(. / 2) * 2 (lo and F(hi) are already multiples of 2); the
+    # cap min(768, total) is min(768, F(total)) after F. Fewer passes, same numbers.
+    lo = math.ceil(min_frames / ff) * ff
+    hi = math.floor((768 if max_frames is None else max_frames) / ff) * ff
+    tf = total.astype(np.float64)
+    x = np.divide(tf, src)
+    np.multiply(x, fps, out=x)
+    _floor_to(x, ff)
+    np.maximum(x, lo, out=x)
+    np.minimum(x, hi, out=x)
+    np.minimum(x, _floor_to(np.broadcast_to(tf, shape).copy(), ff), out=x)
+    # n <= F(total) <= total always, so only the lower end can fail.
+    if x.size and float(x.min()) < ff:
+        i = _first(x < ff)
+        raise _nframes_error(offset + i, int(x.ravel()[i]),
+                             int(np.broadcast_to(total, shape).ravel()[i]), ff)
+    return x.astype(np.int64)
+
+
+def _hf_qwen2_error(index: int, n: float, total: int, tps: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"video {index}: transformers' sample_frames would take {int(n)} of {total} frames; "
+        f"it needs 1..total_frames (a clip of at least {tps} frames)"
+    )
 
 
 def hf_qwen2_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
                      min_frames: int = 4, max_frames: int = 768,
-                     num_frames: int | None = None, temporal_patch_size: int = 2) -> I64:
+                     num_frames: int | None = None, temporal_patch_size: int = 2,
+                     offset: int = 0) -> Any:
     """Frames ``Qwen2VLVideoProcessor.sample_frames`` returns.
 
     The target ``n`` is ``floor(min(max(total / video_fps * fps, min_frames),
@@ -113,56 +177,92 @@ def hf_qwen2_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
     Raises:
         InvalidInputError: ``n`` is 0 or exceeds ``total`` (the reference raises).
     """
-    total = _i64(total_frames)
     tps = temporal_patch_size
+    if _one(total_frames):
+        t = int(total_frames)
+        if num_frames is not None:
+            n = round(num_frames / tps) * tps
+        else:
+            hi = math.floor(min(max_frames, t) / tps) * tps
+            x = t / float(video_fps) * fps
+            n = math.floor(min(max(x, min_frames), hi, t) / tps) * tps
+        if n < 1 or n > t:
+            raise _hf_qwen2_error(offset, n, t, tps)
+        return math.ceil(t / (t / n))
+    total = _i64(total_frames)
+    src = _f64(video_fps)
+    shape = np.broadcast(total, src).shape
+    tf = np.broadcast_to(total, shape).astype(np.float64)
     if num_frames is not None:
-        n = np.broadcast_to(_f64(round(num_frames / tps) * tps), total.shape)
+        n = np.full(shape, float(round(num_frames / tps) * tps))
     else:
-        hi = np.floor(np.minimum(max_frames, total) / tps) * tps
-        x = total / _f64(video_fps) * fps
-        x = np.minimum(np.minimum(np.maximum(x, min_frames), hi), total)
-        n = np.floor(x / tps) * tps
-    bad = (n < 1) | (n > total)
-    if bad.any():
-        i = _first(bad)
-        raise InvalidInputError(
-            f"video {i}: transformers' sample_frames would take {int(n.ravel()[i])} of "
-            f"{int(np.broadcast_to(total, n.shape).ravel()[i])} frames; it needs "
-            f"1..total_frames (a clip of at least {tps} frames)"
-        )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        count = np.ceil(total / (total / n))
-    return _i64(count)
+        # As in qwen_vl_utils_nframes: the monotone floor-to-pairs commutes with min/max.
+        n = np.divide(tf, src)
+        np.multiply(n, fps, out=n)
+        _floor_to(n, tps)
+        np.maximum(n, math.floor(min_frames / tps) * tps, out=n)
+        np.minimum(n, math.floor(max_frames / tps) * tps, out=n)
+        np.minimum(n, _floor_to(tf.copy(), tps), out=n)
+    # Sampled from the rate, n <= F(total) <= total; a given num_frames may exceed total.
+    if n.size and (float(n.min()) < 1 or (num_frames is not None and bool((n > tf).any()))):
+        i = _first((n < 1) | (n > tf))
+        raise _hf_qwen2_error(offset + i, float(n.ravel()[i]), int(tf.ravel()[i]), tps)
+    # len(torch.arange(0, total, total / n)) = ceil(total / (total / n)) in float64.
+    q = np.divide(tf, n)
+    np.divide(tf, q, out=q)
+    np.ceil(q, out=q)
+    return q.astype(np.int64)
 
 
 def hf_qwen3_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
                      min_frames: int = 4, max_frames: int = 768,
-                     num_frames: int | None = None) -> I64:
+                     num_frames: int | None = None) -> Any:
     """Frames ``Qwen3VLVideoProcessor.sample_frames`` returns.
 
     ``n = min(max(int(total / video_fps * fps), min_frames), max_frames, total)`` (``int``
     truncates), or ``num_frames`` as given; the indices are ``linspace(0, total - 1, n)``,
-    so odd counts are possible (patchify pads them).
+    so odd counts are possible (patchify pads them). The product is capped at
+    ``max_frames`` before truncating, which changes nothing for finite values and keeps a
+    product that overflowed to infinity (a tiny ``video_fps``) at ``max_frames``.
     """
+    if _one(total_frames):
+        if num_frames is not None:
+            return int(num_frames)
+        t = int(total_frames)
+        x = t / float(video_fps) * fps
+        return min(max(math.floor(min(x, max_frames)), min_frames), max_frames, t)
     total = _i64(total_frames)
+    src = _f64(video_fps)
+    shape = np.broadcast(total, src).shape
     if num_frames is not None:
-        return np.broadcast_to(_i64(num_frames), total.shape).copy()
-    x = np.trunc(total / _f64(video_fps) * fps).astype(np.int64)
-    return _i64(np.minimum(np.minimum(np.maximum(x, min_frames), max_frames), total))
+        return np.full(shape, num_frames, np.int64)
+    x = np.divide(total, src)
+    np.multiply(x, fps, out=x)
+    np.minimum(x, max_frames, out=x)
+    np.floor(x, out=x)
+    np.maximum(x, min_frames, out=x)
+    np.minimum(x, total, out=x)
+    return x.astype(np.int64)
 
 
-def frames_at_rate(durations: Any, sample_fps: Any) -> I64:
+def frames_at_rate(durations: Any, sample_fps: Any) -> Any:
     """Frames sampled at ``sample_fps`` from a clip of ``durations`` seconds.
 
     ``ceil(duration * sample_fps)``, with the product first rounded to 6 decimals so that
     decimal inputs (10.1 s at 1 fps) give 11 and not ``ceil(10.100000000000001)``; at least
-    one frame for any non-empty clip.
+    one frame for any non-empty clip. The rounding is numpy's ``round(x, 6)``:
+    ``rint(x * 1e6) / 1e6`` (half to even), also on the one-video path.
     """
+    if _one(durations) and _one(sample_fps):
+        y = round(durations * sample_fps * 1e6) / 1e6
+        return max(math.ceil(y), 1)
     x = np.round(_f64(durations) * _f64(sample_fps), 6)
-    return _i64(np.maximum(np.ceil(x), 1))
+    np.ceil(x, out=x)
+    np.maximum(x, 1, out=x)
+    return x.astype(np.int64)
 
 
-# -- frame indices ----------------------------------------------------------------------
+# -- frame indices and Qwen3-VL timestamps ------------------------------------------------
 
 
 def linspace_round_f64(stop: int, num: int) -> I64:
@@ -188,15 +288,15 @@ def linspace_round_f32(stop: int, num: int) -> I64:
     return _i64(np.rint(vals))
 
 
-def qwen3_timestamp_digits(indices: I64, video_fps: float, temporal_patch_size: int = 2) -> int:
+def timestamp_digits_loop(indices: I64, video_fps: float, temporal_patch_size: int = 2) -> int:
     """Integer digits summed over the ``"<{t:.1f} seconds>"`` strings of one video.
 
-    ``indices`` are the sampled frame indices; as in ``Qwen3VLProcessor.
-    _calculate_timestamps`` they are padded with the last index to a multiple of
-    ``temporal_patch_size``, turned into seconds (``idx / fps``) and averaged per group
-    (first and last frame of the group); each mean is formatted with ``.1f``. The Qwen
-    tokenizer splits every digit into its own token, so the digits are the only part of
-    the string whose token count varies.
+    The reference's own loop: ``indices`` are the sampled frame indices; as in
+    ``Qwen3VLProcessor._calculate_timestamps`` they are padded with the last index to a
+    multiple of ``temporal_patch_size``, turned into seconds (``idx / fps``) and averaged
+    per group (first and last frame of the group); each mean is formatted with ``.1f``.
+    The Qwen tokenizer splits every digit into its own token, so the digits are the only
+    part of the string whose token count varies.
     """
     idx = [int(v) for v in indices]
     if len(idx) % temporal_patch_size:
@@ -209,100 +309,503 @@ def qwen3_timestamp_digits(indices: I64, video_fps: float, temporal_patch_size: 
     return total
 
 
+def _digit_thresholds(count: int) -> tuple[float, ...]:
+    """``c[k - 1]``: the smallest float that ``.1f`` writes with ``k + 1`` integer digits.
+
+    ``f"{t:.1f}"`` rounds the exact binary value of ``t`` correctly, so it reaches
+    ``10**k`` exactly when ``t >= 10**k - 0.05``; that decimal is never a binary fraction
+    (no ties), so the threshold is the first float above it.
+    """
+    out = []
+    for k in range(1, count + 1):
+        edge = Fraction(10**k) - Fraction(1, 20)
+        c = float(edge)
+        if Fraction(c) < edge:
+            c = math.nextafter(c, math.inf)
+        out.append(c)
+    return tuple(out)
+
+
+#: Timestamps up to 15 integer digits take the closed form; longer ones (a frame rate
+#: below 1e-5 fps on a long clip) take the reference loop.
+_TS_THRESHOLDS = _digit_thresholds(15)
+#: Frame counts up to this take the closed form (see qwen3_timestamp_digits); more frames
+#: than that (only through an explicit ``nframes``) take the loop.
+_TS_MAX_FRAMES = 1 << 16
+# |t_g - L(g)| <= spacing / 4 (+ a relative 2**-16 at most) and the float estimate of the
+# boundary is within 0.01 of the exact one, so the first group at or past a threshold is
+# P or P + 1 with P = ceil(X - 0.3), X = c * fps / (2 * step) - 1/4. See the proof below.
+_TS_SLACK = 0.55
+
+
+def _torch_index_one(j: int, stop: int, m: int) -> int:
+    """Index ``j`` of ``torch.linspace(0, stop, m).round()`` (float32, as torch computes it)."""
+    if m == 1:
+        return 0
+    end = np.float32(stop)
+    step = np.float32(end / np.float32(m - 1))
+    if j < m // 2:
+        v = np.float32(step * np.float32(j))
+    else:
+        v = np.float32(end - np.float32(step * np.float32(m - 1 - j)))
+    return int(np.rint(v))
+
+
+def _numpy_index_one(j: int, stop: int, m: int) -> int:
+    """Index ``j`` of ``np.linspace(0, stop, m).round()``: ``rint(j * (stop / (m - 1)))``,
+    with the last one set to ``stop`` (as numpy sets ``y[-1] = stop``)."""
+    if m == 1:
+        return 0
+    if j >= m - 1:
+        return stop
+    return round(j * (stop / (m - 1)))
+
+
+def _ts_digits_one(total: int, m: int, fps: float, linspace: Linspace) -> int:
+    """:func:`qwen3_timestamp_digits` for one video (temporal patch size 2)."""
+    if not 1 <= m <= min(total, _TS_MAX_FRAMES):
+        return _ts_loop(total, m, fps, linspace, 2)
+    stop = total - 1
+    index = _torch_index_one if linspace == "torch" else _numpy_index_one
+    groups = (m + 1) // 2
+
+    def t_at(g: int) -> float:
+        a = index(2 * g, stop, m)
+        b = index(min(2 * g + 1, m - 1), stop, m)
+        return (a / fps + b / fps) / 2
+
+    t_last = t_at(groups - 1)
+    if not t_last < _TS_THRESHOLDS[-1]:
+        return _ts_loop(total, m, fps, linspace, 2)
+    digits = groups
+    if t_last < _TS_THRESHOLDS[0]:
+        return digits
+    fi = fps / (2 * (stop / (m - 1)))  # m >= 2 and stop >= 1 here: t_last >= 9.95
+    for c in _TS_THRESHOLDS:
+        if c > t_last:
+            break
+        p = min(max(math.ceil(c * fi - _TS_SLACK), 0), groups)
+        first = min(p + (t_at(min(p, groups - 1)) < c), groups)
+        digits += groups - first
+    return digits
+
+
+def _ts_loop(total: int, m: int, fps: float, linspace: Linspace, tps: int) -> int:
+    idx = (linspace_round_f32 if linspace == "torch" else linspace_round_f64)(total - 1, m)
+    return timestamp_digits_loop(idx, fps, tps)
+
+
+def _torch_index(j: F64, stop: F64, m: F64, half: F64) -> F64:
+    """Float32 ``torch.linspace`` indices ``j`` (float64 in and out), vectorized."""
+    end = stop.astype(np.float32)
+    step = end / np.maximum(m - 1, 1).astype(np.float32)
+    lo = step * j.astype(np.float32)
+    hi = end - step * (m - 1 - j).astype(np.float32)
+    np.copyto(hi, lo, where=j < half)
+    np.rint(hi, out=hi)
+    return hi.astype(np.float64)
+
+
+def qwen3_timestamp_digits(total_frames: Any, num_frames: Any, video_fps: Any, *,
+                           linspace: Linspace = "numpy", temporal_patch_size: int = 2,
+                           offset: int = 0) -> Any:
+    """Integer digits over every temporal group's ``"<{t:.1f} seconds>"``, per video.
+
+    Frames are ``linspace(0, total - 1, num_frames)`` rounded (``"numpy"``: the
+    transformers processor; ``"torch"``: qwen-vl-utils, float32), paired, and each pair's
+    mean time ``t_g`` is written with ``.1f``. The count is ``G + sum_k #{g : t_g >=
+    c_k}`` over ``G`` groups, where ``c_k`` is the first float written with ``k + 1``
+    integer digits; ``t_g`` grows with ``g``, so each term is ``G`` minus the first group
+    at or past ``c_k``.
+
+    That group is found without visiting the others. With ``s = stop / (m - 1)`` (at
+    least 1 when ``m <= total``), group ``g`` sits at ``L(g) = (4g + 1) s / (2 fps)``
+    give or take a quarter of the spacing ``2 s / fps``: the rounded indices move ``t_g``
+    by at most ``1 / (2 fps)``, the padded last group by exactly a quarter, and float32
+    indices by a further ``(m - 1) * 2**-23`` of the spacing. So the first ``g`` with
+    ``t_g >= c`` is ``P`` or ``P + 1`` for ``P = ceil(c fps / (2 s) - 0.55)``, and one
+    exact evaluation of ``t_P`` (the reference's own float steps) decides. Videos outside
+    the proof's assumptions (more frames than ``total`` or than 65 536, timestamps of 16
+    digits or more, a temporal patch size other than 2) take :func:`timestamp_digits_loop`.
+
+    Returns:
+        The digit count per video (int64 array), or an int for one video given as Python
+        numbers.
+    """
+    if _one(total_frames) and _one(num_frames):
+        t, m = int(total_frames), int(num_frames)
+        if temporal_patch_size != 2:
+            return _ts_loop(t, m, float(video_fps), linspace, temporal_patch_size)
+        return _ts_digits_one(t, m, float(video_fps), linspace)
+    total_a, m_a, fps_a = np.broadcast_arrays(_i64(total_frames), _i64(num_frames),
+                                              _f64(video_fps))
+    shape = total_a.shape
+    total_i, m_i, fps = total_a.ravel(), m_a.ravel(), fps_a.ravel()
+    if temporal_patch_size != 2:
+        out = np.empty(total_i.shape, np.int64)
+        for i in range(out.size):
+            out[i] = _ts_loop(int(total_i[i]), int(m_i[i]), float(fps[i]), linspace,
+                              temporal_patch_size)
+        return out.reshape(shape)
+    m = m_i.astype(np.float64)
+    # A single frame is linspace(0, stop, 1) = [0]: the same as a clip whose stop is 0.
+    stop = np.subtract(total_i, 1, dtype=np.float64)
+    stop *= m > 1
+    s = stop / np.maximum(m - 1, 1)
+    groups = np.floor((m + 1) / 2)
+    last = m - 1
+    if linspace == "torch":
+        half = np.floor(m / 2)
+
+        def index(j: F64) -> F64:
+            return _torch_index(j, stop, m, half)
+    else:
+        # rint(j * s) is stop itself at j = m - 1: j * s is within 2 ulps of stop < 2**41,
+        # so numpy's y[-1] = stop needs no special case here.
+        def index(j: F64) -> F64:
+            v = j * s
+            np.rint(v, out=v)
+            return v
+
+    def t_at(g: F64) -> F64:
+        j = 2 * g
+        a = index(j)
+        np.add(j, 1, out=j)
+        np.minimum(j, last, out=j)
+        b = index(j)
+        np.divide(a, fps, out=a)
+        np.divide(b, fps, out=b)
+        a += b
+        a /= 2
+        return a
+
+    t_last = t_at(groups - 1)
+    ok = (m_i >= 1) & (m_i <= total_i) & (m_i <= _TS_MAX_FRAMES) & (t_last < _TS_THRESHOLDS[-1])
+    digits = groups.copy()
+    if ok.any():
+        top = float(t_last[ok].max())
+        with np.errstate(divide="ignore"):
+            fi = fps / (2 * s)  # inf where s == 0 (every timestamp is 0): P = G below
+        for c in _TS_THRESHOLDS:
+            if c > top:
+                break
+            p = fi * c
+            p -= _TS_SLACK
+            np.ceil(p, out=p)
+            np.maximum(p, 0, out=p)
+            np.minimum(p, groups, out=p)
+            hit = t_at(np.minimum(p, groups - 1)) < c
+            p += hit
+            np.minimum(p, groups, out=p)
+            digits += groups
+            digits -= p
+    out = digits.astype(np.int64)
+    if not ok.all():
+        for i in np.flatnonzero(~ok).tolist():
+            out[i] = _ts_loop(int(total_i[i]), int(m_i[i]), float(fps[i]), linspace, 2)
+    return out.reshape(shape)
+
+
 # -- resizing ---------------------------------------------------------------------------
 
 
-def _qwen3_scalar(n: int, h: int, w: int, tf: int, f: int, lo: int, hi: int,
-                  ratio: float) -> tuple[int, int]:
-    """``qwen3_vl.video_processing_qwen3_vl.smart_resize`` for one video, in Python."""
-    if h < f or w < f:
+@dataclass(frozen=True, slots=True)
+class _Resize:
+    """The constants of one ``smart_resize`` variant."""
+
+    factor: int
+    temporal: int  # t_bar = round(n / temporal) * temporal; 1 for per-frame bounds
+    max_ratio: float
+    variant: str
+    upscale: bool  # Qwen3-VL: sides below factor are scaled up first
+    clamp_first: bool  # qwen-vl-utils: max(factor, .) right after rounding
+    clamp_floor: bool  # transformers, Qwen3-VL: max(factor, .) in the max_pixels branch
+
+
+_VARIANTS = ("transformers", "qwen-vl-utils", "qwen3")
+#: Pixel bounds are kept below this, so that float64 compares them exactly with any product
+#: of grid sides (exact below 2**53, and far above the bounds when not).
+_MAX_BOUND = 2**50
+_EXACT = 2.0**53
+
+
+def _ratio_error(index: int, h: int, w: int, p: _Resize) -> InvalidInputError:
+    return InvalidInputError(
+        f"video {index}: a video of {h}x{w} (h x w) has aspect ratio "
+        f"{max(h, w) / min(h, w):.6g}, beyond the model's limit of {p.max_ratio:g}:1 (the "
+        "reference raises); crop or pad it"
+    )
+
+
+def _zero_error(index: int, h: int, w: int, hb: int, wb: int, p: _Resize) -> InvalidInputError:
+    return InvalidInputError(
+        f"video {index}: frames of {h}x{w} (h x w) resize to {hb}x{wb} under {p.variant} "
+        "smart_resize with this video's pixel bounds; a zero side is a frame the reference "
+        "cannot process. Raise max_pixels (or min_pixels) or pad the video"
+    )
+
+
+def _resize_one(n: int, h: int, w: int, lo: int, hi: float, p: _Resize,
+                index: int) -> tuple[int, int]:
+    """``smart_resize`` for one video in the reference's Python arithmetic; grid sides."""
+    f = p.factor
+    h0, w0 = h, w
+    if p.upscale and (h < f or w < f):
         scale = max(f / h, f / w)
         h = int(h * scale)
         w = int(w * scale)
-    if max(h, w) / min(h, w) > ratio:
-        raise InvalidInputError(
-            f"a video of {h}x{w} (h x w) has aspect ratio {max(h, w) / min(h, w):.6g}, "
-            f"beyond the model's limit of {ratio:g}:1 (the reference raises); crop or pad it"
-        )
+    if max(h, w) / min(h, w) > p.max_ratio:
+        raise _ratio_error(index, h, w, p)
     hb = round(h / f) * f
     wb = round(w / f) * f
-    tb = round(n / tf) * tf
+    if p.clamp_first:
+        hb = max(f, hb)
+        wb = max(f, wb)
+    tb = round(n / p.temporal) * p.temporal
     if tb * hb * wb > hi:
         beta = math.sqrt((n * h * w) / hi)
-        hb = max(f, math.floor(h / beta / f) * f)
-        wb = max(f, math.floor(w / beta / f) * f)
+        hb = math.floor(h / beta / f) * f
+        wb = math.floor(w / beta / f) * f
+        if p.clamp_floor:
+            hb = max(f, hb)
+            wb = max(f, wb)
     elif tb * hb * wb < lo:
         beta = math.sqrt(lo / (n * h * w))
         hb = math.ceil(h * beta / f) * f
         wb = math.ceil(w * beta / f) * f
-    return hb, wb
+    if hb <= 0 or wb <= 0:
+        raise _zero_error(index, h0, w0, hb, wb, p)
+    return hb // f, wb // f
+
+
+def _params(factor: int, temporal: int, max_ratio: float, variant: str) -> _Resize:
+    if variant not in _VARIANTS:
+        raise InvalidInputError(f"variant = {variant!r}; use one of {', '.join(_VARIANTS)}")
+    return _Resize(factor=factor, temporal=temporal, max_ratio=float(max_ratio),
+                   variant=variant, upscale=variant == "qwen3",
+                   clamp_first=variant == "qwen-vl-utils", clamp_floor=variant != "qwen-vl-utils")
+
+
+def _bounds_error(index: int, lo: float, hi: float) -> InvalidInputError:
+    return InvalidInputError(
+        f"video {index}: min_pixels = {lo} exceeds this video's max_pixels = {hi} (a frame's "
+        "share of the budget); the reference smart_resize refuses it. Pass min_pixels <= "
+        "max_pixels"
+    )
+
+
+def _check_bounds(lo: Any, hi: Any) -> None:
+    if (np.min(lo) < 0 or np.max(lo) > _MAX_BOUND or np.min(hi) < 1
+            or np.max(hi) > _MAX_BOUND):
+        raise InvalidInputError(
+            f"pixel bounds must lie in 0..{_MAX_BOUND} (min_pixels) and 1..{_MAX_BOUND} "
+            "(max_pixels)"
+        )
+
+
+def bounded_grid(frames: Any, heights: Any, widths: Any, *, factor: int, min_pixels: Any,
+                 max_pixels: Any, max_ratio: float = 200.0,
+                 variant: str = "transformers", temporal_factor: int = 1,
+                 offset: int = 0) -> tuple[Any, Any]:
+    """Qwen's ``smart_resize`` with per-video bounds: the merged grid ``(rows, cols)``.
+
+    ``variant``:
+
+    * ``"transformers"`` / ``"qwen-vl-utils"`` — the image ``smart_resize`` of either
+      reference applied to every frame, with ``frames=None`` and a per-video
+      ``max_pixels`` (a frame's share of the video budget; qwen-vl-utils passes a float).
+    * ``"qwen3"`` — Qwen3-VL's video ``smart_resize``: ``t_bar * h_bar * w_bar`` (``t_bar
+      = round(n / temporal_factor) * temporal_factor``) is held in the bounds, ``beta``
+      uses the true frame count ``n``, and sides below ``factor`` are first scaled up,
+      truncating with ``int()``.
+
+    Sides are rounded with float64 ``rint(side / factor)``, which is Python's banker's
+    ``round`` for every side below 2**31; the resize branches take the reference's float
+    steps. Items the float steps could get wrong (``n * h * w`` past 2**53), the Qwen3-VL
+    upscaled ones, and aspect ratios beyond the limit go through the scalar reference.
+
+    Returns:
+        ``(rows, cols)``: the resized sides divided by ``factor``.
+
+    Raises:
+        InvalidInputError: an aspect ratio beyond ``max_ratio`` or a resize to a zero
+            side (both fail in the reference), naming the first such video.
+    """
+    p = _params(factor, temporal_factor, max_ratio, variant)
+    if _one(heights):
+        if not p.upscale and min_pixels > max_pixels:
+            raise _bounds_error(offset, min_pixels, max_pixels)
+        return _resize_one(1 if frames is None else int(frames), int(heights), int(widths),
+                           int(min_pixels), max_pixels, p, offset)
+    _check_bounds(min_pixels, max_pixels)
+    parts = [_i64(heights), _i64(widths), np.asarray(min_pixels), np.asarray(max_pixels)]
+    if frames is not None:
+        parts.append(_i64(frames))
+    arrays = np.broadcast_arrays(*parts)
+    shape = arrays[0].shape
+    flat = [a.ravel() for a in arrays]
+    if not p.upscale and bool((flat[2] > flat[3]).any()):
+        # The image smart_resize asserts max_pixels >= min_pixels (a user max_pixels can
+        # lower a frame's share below min_pixels); Qwen3-VL's video one does not.
+        i = _first(flat[2] > flat[3])
+        raise _bounds_error(offset + i, flat[2][i].item(), flat[3][i].item())
+    rows, cols = _grid_block(flat[4] if frames is not None else None, flat[0], flat[1],
+                             flat[2], flat[3], p, offset)
+    return rows.reshape(shape), cols.reshape(shape)
+
+
+def _grid_block(n: I64 | None, h: I64, w: I64, lo: np.ndarray, hi: np.ndarray, p: _Resize,
+                offset: int) -> tuple[I64, I64]:
+    """:func:`bounded_grid` over 1-d arrays of one length."""
+    k = h.shape[0]
+    if k == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    f = p.factor
+    hmin, hmax, wmin, wmax = int(h.min()), int(h.max()), int(w.min()), int(w.max())
+    nmax = 1 if n is None else int(n.max())
+    # Items for the scalar reference. The screens are whole-block bounds first, so a
+    # common block pays a few reductions and no per-item pass.
+    special: npt.NDArray[np.bool_] | None = None
+    if p.upscale and (hmin < f or wmin < f):
+        special = (h < f) | (w < f)
+    if not (hmax / wmin <= p.max_ratio and wmax / hmin <= p.max_ratio):
+        # Exact: both sides are integers below 2**31, so the float division rounds once,
+        # as Python's int / int does.
+        hf, wf = h.astype(np.float64), w.astype(np.float64)
+        bad = np.maximum(hf, wf) / np.minimum(hf, wf) > p.max_ratio
+        special = bad if special is None else special | bad
+    if nmax * hmax * wmax >= _EXACT:
+        nhw = h.astype(np.float64) * w
+        if n is not None:
+            nhw *= n
+        big_nhw = nhw >= _EXACT
+        special = big_nhw if special is None else special | big_nhw
+    if special is None or not special.any():
+        rows, cols = _vector_grid(n, h, w, lo, hi, p)
+    else:
+        rows = np.empty(k, np.int64)
+        cols = np.empty(k, np.int64)
+        # In index order, so the first video the reference refuses is the one named.
+        for i in np.flatnonzero(special).tolist():
+            rows[i], cols[i] = _resize_one(1 if n is None else int(n[i]), int(h[i]), int(w[i]),
+                                           int(lo[i]), hi[i].item(), p, offset + i)
+        idx = np.flatnonzero(~special)
+        if idx.size:
+            rows[idx], cols[idx] = _vector_grid(None if n is None else n[idx], h[idx], w[idx],
+                                                lo[idx], hi[idx], p)
+    if int(rows.min()) <= 0 or int(cols.min()) <= 0:
+        i = _first((rows <= 0) | (cols <= 0))
+        raise _zero_error(offset + i, int(h[i]), int(w[i]), int(rows[i]) * f, int(cols[i]) * f,
+                          p)
+    return rows, cols
+
+
+def _vector_grid(n: I64 | None, h: I64, w: I64, lo: np.ndarray, hi: np.ndarray,
+                 p: _Resize) -> tuple[I64, I64]:
+    """The reference's arithmetic over arrays, for items whose every float step is exact."""
+    f = p.factor
+    hf = h.astype(np.float64)
+    wf = w.astype(np.float64)
+    qh = hf / f
+    np.rint(qh, out=qh)
+    qw = wf / f
+    np.rint(qw, out=qw)
+    if p.clamp_first:
+        np.maximum(qh, 1, out=qh)
+        np.maximum(qw, 1, out=qw)
+    # The rounded volume in pixels. Against bounds below 2**50 the comparisons are exact:
+    # the product is exact below 2**53 and far above the bounds when rounded.
+    vol = qh * qw
+    vol *= f * f
+    nf: F64 | None = None
+    if n is not None:
+        nf = n.astype(np.float64)
+        tb = nf / p.temporal
+        np.rint(tb, out=tb)  # Python's round(n / t): the same float quotient, half to even
+        tb *= p.temporal
+        vol *= tb
+    big = vol > hi
+    small = vol < lo
+    small &= ~big
+    resize = big | small
+    if resize.any():
+        every = bool(resize.all())
+        sel: Any = slice(None) if every else np.flatnonzero(resize)
+        hs, ws = hf[sel], wf[sel]
+        nhw = hs * ws  # exact: special items (n*h*w >= 2**53) are not here
+        if nf is not None:
+            nhw *= nf[sel]
+        bs = big[sel]
+        out_h = np.empty(hs.shape)
+        out_w = np.empty(hs.shape)
+        if bs.any():
+            # max_pixels branch: beta = sqrt(n*h*w / max_pixels); floor(h / beta / f).
+            beta = np.sqrt(nhw / hi[sel])
+            bh = np.floor(hs / beta / f)
+            bw = np.floor(ws / beta / f)
+            if p.clamp_floor:
+                np.maximum(bh, 1, out=bh)
+                np.maximum(bw, 1, out=bw)
+            np.copyto(out_h, bh)
+            np.copyto(out_w, bw)
+        if not bs.all():
+            # min_pixels branch: beta = sqrt(min_pixels / (n*h*w)); ceil(h * beta / f).
+            beta = np.sqrt(lo[sel] / nhw)
+            sh = np.ceil(hs * beta / f)
+            sw = np.ceil(ws * beta / f)
+            np.copyto(out_h, sh, where=~bs)
+            np.copyto(out_w, sw, where=~bs)
+        if every:
+            qh, qw = out_h, out_w
+        else:
+            qh[sel] = out_h
+            qw[sel] = out_w
+    return qh.astype(np.int64), qw.astype(np.int64)
 
 
 def qwen3_video_grid(num_frames: Any, heights: Any, widths: Any, *, factor: int,
                      temporal_factor: int, min_pixels: Any, max_pixels: Any,
-                     max_ratio: float = 200.0) -> tuple[I64, I64]:
+                     max_ratio: float = 200.0, offset: int = 0,
+                     grid: bool = False) -> tuple[Any, Any]:
     """Qwen3-VL's video ``smart_resize``: resized ``(heights, widths)`` for whole videos.
 
     ``min_pixels``/``max_pixels`` bound ``t_bar * h_bar * w_bar`` with ``t_bar =
     round(n / temporal_factor) * temporal_factor``; the resize branches use ``beta =
     sqrt(n * h * w / max_pixels)`` (the true frame count). Sides below ``factor`` are first
-    scaled up to it, truncating with ``int()``. Bounds may be per-video arrays.
+    scaled up to it, truncating with ``int()``. Bounds may be per-video arrays. This is
+    :func:`bounded_grid` with ``variant="qwen3"``, times ``factor`` (unless ``grid``: then
+    the grid sides themselves).
 
     Raises:
         InvalidInputError: fewer than ``temporal_factor`` frames, or an aspect ratio beyond
             ``max_ratio`` (both raise in the reference), naming the first such video.
     """
-    n, h, w, lo, hi = np.broadcast_arrays(_i64(num_frames), _i64(heights), _i64(widths),
-                                          _i64(min_pixels), _i64(max_pixels))
-    shape = n.shape
-    n, h, w, lo, hi = (np.ravel(a) for a in (n, h, w, lo, hi))
     f = factor
-    short = n < temporal_factor
-    if short.any():
-        i = _first(short)
-        raise InvalidInputError(
-            f"video {i}: {int(n[i])} frame(s) sampled; Qwen3-VL needs at least "
-            f"{temporal_factor} (its smart_resize raises on fewer)"
-        )
-    # Sides below the factor are scaled up first; that path is rare and done exactly in
-    # Python (its int() truncation of a float product).
-    up = (h < f) | (w < f)
-    hf = h.astype(np.float64)
-    wf = w.astype(np.float64)
-    ratio_bad = np.maximum(hf, wf) / np.minimum(hf, wf) > max_ratio
-    out_h = np.empty_like(h)
-    out_w = np.empty_like(w)
-    # Items whose n*h*w is not exact in float64 (or would not fit in int64) go the scalar
-    # way too; the float product is only a cheap, safe upper bound for that test.
-    scalar = up | ratio_bad | (n.astype(np.float64) * hf * wf > 2.0**53)
-    for i in np.flatnonzero(scalar).tolist():
-        try:
-            out_h[i], out_w[i] = _qwen3_scalar(int(n[i]), int(h[i]), int(w[i]), temporal_factor,
-                                               f, int(lo[i]), int(hi[i]), max_ratio)
-        except InvalidInputError as exc:
-            raise InvalidInputError(f"video {i}: {exc}") from None
-    v = ~scalar
-    if v.any():
-        hv, wv, nv, lov, hiv = h[v], w[v], n[v], lo[v], hi[v]
-        hb = round_half_even_div(hv, f) * f
-        wb = round_half_even_div(wv, f) * f
-        tb = round_half_even_div(nv, temporal_factor) * temporal_factor
-        vol = tb * hb * wb
-        big = vol > hiv
-        small = ~big & (vol < lov)
-        if big.any():
-            nhw = (nv[big] * hv[big] * wv[big]).astype(np.float64)
-            beta = np.sqrt(nhw / hiv[big].astype(np.float64))
-            hb[big] = np.maximum(f, np.floor(hv[big] / beta / f).astype(np.int64) * f)
-            wb[big] = np.maximum(f, np.floor(wv[big] / beta / f).astype(np.int64) * f)
-        if small.any():
-            nhw = (nv[small] * hv[small] * wv[small]).astype(np.float64)
-            beta = np.sqrt(lov[small].astype(np.float64) / nhw)
-            hb[small] = np.ceil(hv[small] * beta / f).astype(np.int64) * f
-            wb[small] = np.ceil(wv[small] * beta / f).astype(np.int64) * f
-        out_h[v] = hb
-        out_w[v] = wb
-    return out_h.reshape(shape), out_w.reshape(shape)
+    if _one(num_frames):
+        if num_frames < temporal_factor:
+            raise _short_error(offset, int(num_frames), temporal_factor)
+        r, c = bounded_grid(num_frames, heights, widths, factor=f, min_pixels=min_pixels,
+                            max_pixels=max_pixels, max_ratio=max_ratio, variant="qwen3",
+                            temporal_factor=temporal_factor, offset=offset)
+        return (r, c) if grid else (r * f, c * f)
+    n = _i64(num_frames)
+    if n.size and int(n.min()) < temporal_factor:
+        i = _first(n < temporal_factor)
+        raise _short_error(offset + i, int(n.ravel()[i]), temporal_factor)
+    rows, cols = bounded_grid(n, heights, widths, factor=f, min_pixels=min_pixels,
+                              max_pixels=max_pixels, max_ratio=max_ratio, variant="qwen3",
+                              temporal_factor=temporal_factor, offset=offset)
+    if not grid:
+        rows *= f
+        cols *= f
+    return rows, cols
+
+
+def _short_error(index: int, n: int, tf: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"video {index}: {n} frame(s) sampled; Qwen3-VL needs at least {tf} (its "
+        "smart_resize raises on fewer)"
+    )
 
 
 # -- video generation (DiT) ---------------------------------------------------------------
@@ -310,27 +813,34 @@ def qwen3_video_grid(num_frames: Any, heights: Any, widths: Any, *, factor: int,
 
 def dit_latent_grid(heights: Any, widths: Any, num_frames: Any, *, vae_temporal: int,
                     vae_spatial: int, patch_t: int, patch_hw: int, pad_latent_t: int,
-                    frame_multiple_round_down: bool) -> tuple[I64, I64, I64, I64]:
+                    frame_multiple_round_down: bool) -> tuple[Any, Any, Any, Any]:
     """Latent grid and tokens of a video DiT for a requested ``num_frames`` and size.
 
     * ``frame_multiple_round_down`` (Wan 2.1): ``__call__`` turns ``num_frames`` that is
-      not ``4k + 1`` into ``num_frames // 4 * 4 + 1``.
+      not ``4k + 1`` into ``num_frames // 4 * 4 + 1`` (which leaves ``4k + 1`` as it is,
+      so the formula applies to every count).
     * ``latent_t = (num_frames - 1) // vae_temporal + 1`` (causal VAE: the first frame is
       encoded alone), ``latent_h = H // vae_spatial``, ``latent_w = W // vae_spatial``.
     * ``pad_latent_t`` (CogVideoX1.5: 2): latent frames are padded up to a multiple of it.
     * tokens = ``(latent_t // patch_t) * (latent_h // patch_hw) * (latent_w // patch_hw)``.
 
+    Only integer operators are used, so Python ints (one video) and int64 arrays take the
+    same code.
+
     Returns:
-        ``(latent_t, latent_h, latent_w, tokens)`` as int64 arrays.
+        ``(latent_t, latent_h, latent_w, tokens)``: int64 arrays, or ints for Python ints.
     """
-    h, w, n = np.broadcast_arrays(_i64(heights), _i64(widths), _i64(num_frames))
+    if not (_one(heights) and _one(widths) and _one(num_frames)):
+        heights, widths, num_frames = np.broadcast_arrays(_i64(heights), _i64(widths),
+                                                          _i64(num_frames))
+    n = num_frames
+    vt = vae_temporal
     if frame_multiple_round_down:
-        n = np.where(n % vae_temporal != 1, n // vae_temporal * vae_temporal + 1, n)
-        n = np.maximum(n, 1)
-    lt = (n - 1) // vae_temporal + 1
+        n = n // vt * vt + 1
+    lt = (n - 1) // vt + 1
     if pad_latent_t > 1:
         lt = ceil_div(lt, pad_latent_t) * pad_latent_t
-    lh = h // vae_spatial
-    lw = w // vae_spatial
+    lh = heights // vae_spatial
+    lw = widths // vae_spatial
     tokens = (lt // patch_t) * (lh // patch_hw) * (lw // patch_hw)
-    return _i64(lt), _i64(lh), _i64(lw), _i64(tokens)
+    return lt, lh, lw, tokens
