@@ -436,3 +436,20 @@ def test_rows_an_array_call_rejects_are_priced_one_by_one():
     errors = price_table(table_of(rows), book).column("error").to_pylist()
     assert sum(e is not None for e in errors) == 60
     assert all("past the last context tier" in e for e in errors if e is not None)
+
+
+def test_docs_batch_page_examples_run():
+    """The table and meter examples of docs/batch.md run as written (the Dask and Spark
+    ones run in tests/test_integrations_*.py, next to their engines)."""
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "batch.md"
+    text = page.read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    plain = [b for b, before in zip(blocks, text.split("```python\n")[:-1], strict=True)
+             if not before.rstrip().endswith(("<!-- example: dask -->",
+                                              "<!-- example: spark -->"))]
+    assert len(plain) == 2
+    namespace: dict[str, Any] = {}
+    for block in plain:
+        exec(compile(block, str(page), "exec"), namespace)
