@@ -322,7 +322,14 @@ def _openai(model: Model, fmt: ChatFormat, conv: Conversation, tc: _Counter, gen
         for _, value in m.strings:
             head += tok.count(value)
         items, _ = _item_parts(m, tc)
-        parts.append(_framing(head, True, fmt, m.role, m.where))
+        if any(isinstance(it, MediaItem) for it in m.items):
+            # The cookbook rule is fitted on text; whether OpenAI adds tokens around an
+            # image or audio part is not published. None are counted, and the part says so.
+            parts.append(UsagePart(kind="framing", tokens=head, exact=False,
+                                   rule="chat:openai (framing around media not published)",
+                                   role=m.role, index=m.where))
+        else:
+            parts.append(_framing(head, True, fmt, m.role, m.where))
         parts.extend(items)
     parts.extend(_openai_tools(model, conv, tc))
     if gen:
