@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,15 +152,51 @@ def test_count_probes_video(tmp_path: Path) -> None:
 
 def test_a_crashed_worker_costs_only_its_items() -> None:
     # A media library that crashes takes its worker down: the chunk is retried item by
-    # item on a fresh pool, so the other items still get their answers.
+    # item (the pool starts a new worker), so the other items still get their answers.
     from concurrent.futures import Future
-    from concurrent.futures.process import BrokenProcessPool
+
+    from tokenmeter._probe._workers import WorkerCrashed
 
     broken: Future[object] = Future()
-    broken.set_exception(BrokenProcessPool("a worker died"))
+    broken.set_exception(WorkerCrashed("a worker died"))
     good, bad = mf.image("PNG", (5, 4)), b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
     opts = {"timeout": 5.0, "max_bytes": 1 << 20, "scan_bytes": 1 << 20}
     got = _probe._result(broken, 2, [good, bad], opts)
     assert isinstance(got[0], tm.ImageInfo)
     assert (got[0].width, got[0].height) == (5, 4)
     assert isinstance(got[1], CorruptMediaError)
+
+
+def test_a_worker_killed_mid_batch_is_replaced() -> None:
+    from tokenmeter._probe._workers import Pool, WorkerCrashed
+
+    pool = Pool(1)
+    try:
+        opts = {"timeout": 5.0, "max_bytes": 1 << 20, "scan_bytes": 1 << 20}
+        pid, (info,) = pool.submit([mf.image("GIF", (3, 2))], opts).result(timeout=60)
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(WorkerCrashed):
+            pool.submit([b"x"], opts).result(timeout=60)
+        pid2, (info2,) = pool.submit([mf.image("GIF", (3, 2))], opts).result(timeout=60)
+        assert pid2 != pid
+        assert info == info2
+    finally:
+        pool.shutdown()
+
+
+def test_unguarded_script_does_not_recurse(tmp_path: Path) -> None:
+    # multiprocessing's spawn/forkserver would re-run this script in every worker; our
+    # workers never import the caller's main module.
+    img = mf.write(tmp_path / "a.gif", mf.image("GIF", (3, 2)))
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import tokenmeter as tm\n"
+        f"paths = [{str(img)!r}] * 200\n"
+        "out = list(tm.probe_many(paths, workers=2, chunksize=8))\n"
+        "from tokenmeter import _probe\n"
+        "print(len(out), sum(isinstance(r, tm.ImageInfo) for r in out), len(_probe._last_pids))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert res.stdout.split() == ["200", "200", "2"]

@@ -184,8 +184,10 @@ def probe_many(
     batch uses every core: header parsing is Python-heavy and a thread pool would share one
     core under the GIL. A crash inside a media library then takes down a worker, not the
     caller. File objects cannot be sent to another process; they are probed in the calling
-    process, in order. The pool is started on first use (``forkserver`` where available,
-    else ``spawn``) and kept for later calls.
+    process, in order. The workers (``python -m tokenmeter._probe._worker``, not
+    :mod:`multiprocessing`, so the caller's script is never re-imported and needs no
+    ``__main__`` guard) are started on first use and kept for later calls. A batch of a
+    single chunk is probed in the calling process.
 
     Args:
         sources: paths, bytes or binary file objects; any iterable, consumed lazily (a
@@ -321,64 +323,43 @@ def _drain(
 def _pool(workers: int) -> Any:
     pool = _pools.get(workers)
     if pool is None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from ._workers import Pool
 
-        method = (
-            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        )
-        ctx = multiprocessing.get_context(method)
-        if method == "forkserver":
-            # Workers fork from a server that has the media libraries loaded already
-            # (a missing one is skipped), so no worker pays their import.
-            ctx.set_forkserver_preload(
-                [
-                    "tokenmeter._probe",
-                    "PIL.Image",
-                    "PIL.JpegImagePlugin",
-                    "PIL.PngImagePlugin",
-                    "av",
-                    "soundfile",
-                ]
-            )
         global _atexit_registered
         if not _atexit_registered:
             import atexit
 
             _atexit_registered = True
-            # Stop the workers before interpreter teardown, while the modules that
-            # shutting them down needs are still there.
+            # Stop the workers before interpreter teardown.
             atexit.register(_shutdown_pools)
-        pool = _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        pool = _pools[workers] = Pool(workers)
     return pool
 
 
 def _submit(workers: int, items: list[Any], opts: dict[str, Any]) -> Future[Any]:
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        return _pool(workers).submit(_probe_chunk, items, opts)  # type: ignore[no-any-return]
-    except (BrokenProcessPool, RuntimeError):
-        _pools.pop(workers, None)
-        return _pool(workers).submit(_probe_chunk, items, opts)  # type: ignore[no-any-return]
+    return _pool(workers).submit(items, opts)  # type: ignore[no-any-return]
 
 
 def _result(fut: Future[Any], workers: int, items: list[Any], opts: dict[str, Any]) -> list[Any]:
-    from concurrent.futures.process import BrokenProcessPool
+    from ._workers import WorkerCrashed, WorkerStartError
 
     try:
         pid, results = fut.result()
         _last_pids.add(pid)
         return list(results)
-    except BrokenProcessPool:
-        # A worker died (a media library crashed on some input). Retry one by one on a
-        # fresh pool, so only the input that crashes again is reported.
+    except WorkerStartError:
+        # No worker can run here (no interpreter, tokenmeter not importable by it):
+        # probe in this process rather than fail the batch.
+        return [_probe_one(x, opts) for x in items]
+    except WorkerCrashed:
+        # A media library crashed on some input and took its worker down. Retry one by
+        # one (the pool starts a new worker), so only the input that crashes again is
+        # reported.
         out: list[Any] = []
         for x in items:
-            _pools.pop(workers, None)
             try:
                 _, (r,) = _submit(workers, [x], opts).result()
-            except BrokenProcessPool:
+            except WorkerCrashed:
                 name = describe(x)
                 r = CorruptMediaError(f"{name}: the probe crashed reading this file", source=name)
             out.append(r)
@@ -389,4 +370,4 @@ def _shutdown_pools() -> None:
     """Stop the worker pools (they are otherwise kept for the next call)."""
     while _pools:
         _, pool = _pools.popitem()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown()
