@@ -353,3 +353,14 @@ def test_out_of_range_orientation_is_ignored() -> None:
     Image.new("RGB", (40, 30)).save(buf, "JPEG", exif=exif.tobytes())
     info = tm.probe(buf.getvalue())
     assert (info.width, info.height, info.orientation) == (40, 30, 1)
+
+
+@pytest.mark.parametrize("pages", [1, 2, 7])
+@pytest.mark.parametrize("big", [False, True])
+def test_tiff_page_count_matches_pillow(pages: int, big: bool) -> None:
+    data = mf.image("TIFF", (11, 6), frames=pages, big_tiff=big)
+    assert data[2:4] in ((b"+\x00",) if big else (b"*\x00",))
+    info = tm.probe(data)
+    assert (info.width, info.height, info.frames) == (11, 6, pages)
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.n_frames == pages
