@@ -107,8 +107,9 @@ def probe_image(g: Guard, fmt: str) -> ImageInfo:
 
 
 #: Formats whose header Pillow reads front to back and that fit, in practice, in the
-#: first 64 KiB: parsed from one read into memory (C-speed reads instead of one Python
-#: call per marker), falling back to the guarded file when the header is longer.
+#: first 64 KiB (JPEG) or 16 KiB: parsed from one read into memory (C-speed reads
+#: instead of one Python call per marker), falling back to the guarded file when the
+#: header is longer.
 _PREFIX_FORMATS = {"JPEG", "PNG", "BMP", "QOI", "PPM", "SGI", "DDS"}
 _PREFIX_BYTES = 65_536
 
@@ -116,7 +117,8 @@ _PREFIX_BYTES = 65_536
 def _open_with_pillow(g: Guard, fmt: str) -> Any:
     factory = _factory(fmt)
     if fmt in _PREFIX_FORMATS:
-        prefix = g.pread(0, _PREFIX_BYTES)
+        # JPEG headers carry EXIF thumbnails and ICC profiles; the others are short.
+        prefix = g.pread(0, _PREFIX_BYTES if fmt == "JPEG" else 16_384)
         try:
             return factory(io.BytesIO(prefix), None)
         except Exception:
@@ -199,28 +201,30 @@ def exif_orientation(raw: bytes) -> int:
     return 1
 
 
-_PNG_TAIL = 65_536
+_PNG_TAILS = (8_192, 65_536)
 
 
 def _png_late_exif(g: Guard) -> int:
     """Orientation from an ``eXIf`` chunk after the image data (Pillow only sees one that
     comes before IDAT without decoding the image).
 
-    Chunks after the last IDAT are few and small, so the last 64 KiB of the file holds
-    them: find the last IDAT header there whose chunk chain ends exactly at IEND, then
-    look at the chunks after it. A file whose last IDAT chunk starts earlier has few,
-    large IDAT chunks, and is walked from the start instead.
+    Chunks after the last IDAT are few and small, so the end of the file holds them:
+    find the last IDAT header in the last 8 KiB (then 64 KiB) whose chunk chain ends
+    exactly at IEND, then look at the chunks after it. A file whose last IDAT chunk
+    starts earlier has few, large IDAT chunks, and is walked from the start instead.
     """
     size = g.size
-    start = max(size - _PNG_TAIL, 8)
-    tail = g.pread(start, size - start)
-    j = tail.rfind(b"IDAT")
-    while j >= 4:
-        pos = j - 4
-        chain = _chain(tail, pos)
-        if chain is not None:
-            return _exif_in(tail, chain[1:])
-        j = tail.rfind(b"IDAT", 0, j)
+    for span in _PNG_TAILS:  # small first: libpng writes 8 KiB IDAT chunks
+        start = max(size - span, 8)
+        tail = g.pread(start, size - start)
+        j = tail.rfind(b"IDAT")
+        while j >= 4:
+            chain = _chain(tail, j - 4)
+            if chain is not None:
+                return _exif_in(tail, chain[1:])
+            j = tail.rfind(b"IDAT", 0, j)
+        if start == 8:
+            break
     return _png_walk(g)
 
 
