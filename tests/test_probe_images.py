@@ -8,6 +8,8 @@ import zlib
 from importlib import resources
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytest.importorskip("PIL")
 
@@ -364,3 +366,16 @@ def test_tiff_page_count_matches_pillow(pages: int, big: bool) -> None:
     assert (info.width, info.height, info.frames) == (11, 6, pages)
     with Image.open(io.BytesIO(data)) as im:
         assert im.n_frames == pages
+
+
+@given(
+    w=st.integers(1, 300),
+    h=st.integers(1, 300),
+    orientation=st.integers(1, 8),
+    fmt=st.sampled_from(["PNG", "JPEG", "WEBP", "TIFF"]),
+)
+def test_displayed_size_property(w: int, h: int, orientation: int, fmt: str) -> None:
+    info = tm.probe(mf.image(fmt, (w, h), orientation=orientation))
+    assert info.orientation == orientation
+    assert (info.width, info.height) == ((h, w) if orientation >= 5 else (w, h))
+    assert info.pixels == w * h
