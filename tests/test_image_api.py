@@ -19,6 +19,7 @@ from tokenmeter.encoders import get_rule_class
 from tokenmeter.encoders.vision import LazyDerivation
 from tokenmeter.errors import CatalogError, InvalidInputError
 from tokenmeter.kernels import grid as kg
+from tokenmeter.kernels._imgblocks import THREAD_MIN
 
 GOLDEN = Path(__file__).parent / "golden" / "image"
 
@@ -351,7 +352,7 @@ def test_image_tokens_does_not_build_the_derivation(monkeypatch):
 @pytest.mark.parametrize("threads", ["1", "2", "3"])
 def test_threaded_kernel_equals_single_thread(monkeypatch, threads):
     rng = np.random.default_rng(11)
-    n = kg._THREAD_MIN + 12_345
+    n = THREAD_MIN + 12_345
     h = np.exp(rng.uniform(0, np.log(20_000), n)).astype(np.int64) + 1
     w = np.exp(rng.uniform(0, np.log(20_000), n)).astype(np.int64) + 1
     ok = np.maximum(h, w) <= 200 * np.minimum(h, w)

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from strategies import extreme_sides, image_pair_lists, image_pairs
 from tokenmeter.errors import InvalidInputError
+from tokenmeter.kernels import imagecounts as ki
 from tokenmeter.kernels import patches as kp
 from tokenmeter.kernels import tiles as kt
 
@@ -455,3 +456,118 @@ def test_scale_by_decimal_rounds_half_up_exactly():
     want = [int((Fraction(c) * Fraction("1.62") + Fraction(1, 2)) // 1) for c in counts.tolist()]
     assert got.tolist() == want
     assert kp.scale_by_decimal(np.array([25]), Fraction("1.62")).tolist() == [41]  # 40.5 -> 41
+
+
+# -- the blocked count kernels equal the plain ones --------------------------------------------
+
+FAST = {
+    "openai_tiles": (
+        lambda h, w: ki.openai_tile_counts(h, w),
+        lambda h, w: kt.openai_tiles(h, w)[0],
+    ),
+    "openai_tiles_512": (
+        lambda h, w: ki.openai_tile_counts(h, w, short_side=512, scale=129, offset=65),
+        lambda h, w: 65 + 129 * kt.openai_tiles(h, w, short_side=512)[0],
+    ),
+    "openai_patches": (
+        lambda h, w: ki.openai_patch_counts(h, w, fit_size=2048),
+        lambda h, w: kp.openai_patches(h, w, fit_size=2048)[0],
+    ),
+    "openai_patches_nofit": (
+        lambda h, w: ki.openai_patch_counts(h, w),
+        lambda h, w: kp.openai_patches(h, w)[0],
+    ),
+    "pixtral": (
+        lambda h, w: ki.mistral_token_counts(h, w, patch_size=16, max_image_size=1024)[0],
+        lambda h, w: _pix(kp.mistral_patch_grid(h, w, patch_size=16, max_image_size=1024)),
+    ),
+    "mistral_small": (
+        lambda h, w: ki.mistral_token_counts(
+            h, w, patch_size=14, max_image_size=1540, merge_size=2
+        )[0],
+        lambda h, w: _pix(
+            kp.mistral_patch_grid(h, w, patch_size=14, max_image_size=1540, merge_size=2)
+        ),
+    ),
+    "mllama": (
+        lambda h, w: ki.mllama_tile_counts(h, w),
+        lambda h, w: np.prod(kt.mllama_canvas(h, w), axis=0),
+    ),
+    "mllama_6": (
+        lambda h, w: ki.mllama_tile_counts(h, w, max_tiles=6),
+        lambda h, w: np.prod(kt.mllama_canvas(h, w, max_tiles=6), axis=0),
+    ),
+    "llava_next": (
+        lambda h, w: ki.llava_next_token_counts(h, w, pinpoints=PINPOINTS)[0],
+        lambda h, w: _lnx(kt.llava_next_features(h, w, pinpoints=PINPOINTS)),
+    ),
+    "internvl": (
+        lambda h, w: ki.internvl_tile_counts(h, w),
+        lambda h, w: np.prod(kt.internvl_grid(h, w), axis=0),
+    ),
+    "internvl_6": (
+        lambda h, w: ki.internvl_tile_counts(h, w, max_num=6),
+        lambda h, w: np.prod(kt.internvl_grid(h, w, max_num=6), axis=0),
+    ),
+    "internvl_40": (
+        lambda h, w: ki.internvl_tile_counts(h, w, min_num=2, max_num=40),
+        lambda h, w: np.prod(kt.internvl_grid(h, w, min_num=2, max_num=40), axis=0),
+    ),
+    "gemini": (
+        lambda h, w: ki.gemini_tile_counts(h, w),
+        lambda h, w: kt.gemini_tiles(h, w),
+    ),
+    "gemini_big_small_side": (
+        lambda h, w: ki.gemini_tile_counts(h, w, small_side=1000, tile_size=768),
+        lambda h, w: kt.gemini_tiles(h, w, small_side=1000, tile_size=768),
+    ),
+    "anthropic": (
+        lambda h, w: ki.anthropic_token_counts(h, w),
+        lambda h, w: kp.anthropic_patches(h, w)[0],
+    ),
+    "anthropic_high": (
+        lambda h, w: ki.anthropic_token_counts(h, w, max_edge=2576, max_tokens=4784),
+        lambda h, w: kp.anthropic_patches(h, w, max_edge=2576, max_tokens=4784)[0],
+    ),
+    "anthropic_small": (
+        lambda h, w: ki.anthropic_token_counts(h, w, max_edge=1000, max_tokens=100),
+        lambda h, w: kp.anthropic_patches(h, w, max_edge=1000, max_tokens=100)[0],
+    ),
+}
+
+
+def _pix(rc):
+    return rc[0] * (rc[1] + 1)
+
+
+def _lnx(f):
+    return f[2] * (f[3] + 1) + 576
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+@given(pairs=image_pair_lists)
+def test_fast_counts_equal_plain_kernels(name, pairs):
+    fast, plain = FAST[name]
+    h, w = _arrays(pairs)
+    got = fast(h, w)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, plain(h, w))
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_fast_counts_many_blocks(name):
+    """Several blocks, every size regime, extreme sides included."""
+    rng = np.random.default_rng(5)
+    n = 70_000
+    h = np.exp(rng.uniform(0, np.log(30_000), n)).astype(np.int64) + 1
+    w = np.exp(rng.uniform(0, np.log(30_000), n)).astype(np.int64) + 1
+    h[:50] = rng.choice([1, 2, 3, 27, 28, 2**20, 2**31 - 1], 50)
+    w[50:100] = rng.choice([1, 2, 3, 27, 28, 2**20, 2**31 - 1], 50)
+    fast, plain = FAST[name]
+    try:
+        want = plain(h, w)
+    except InvalidInputError:
+        with pytest.raises(InvalidInputError):
+            fast(h, w)
+        return
+    np.testing.assert_array_equal(fast(h, w), want)

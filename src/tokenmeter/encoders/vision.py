@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..kernels import grid as kg
+from ..kernels import imagecounts as ki
 from ..kernels import patches as kp
 from ..kernels import tiles as kt
 from ._base import ImageRule, RuleResult
@@ -262,29 +263,33 @@ class LlavaNextAnyresRule(ImageRule):
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens from the unpadded feature grid plus the base image's features."""
-        bh, bw, gh, gw = kt.llava_next_features(
+        side = self.crop_size // self.patch_size
+        per_crop = side * side + self.num_additional_image_tokens
+        drop = 1 if self.vision_feature_select_strategy == "default" else 0
+        tokens, crops = ki.llava_next_token_counts(
             heights,
             widths,
             pinpoints=self.pinpoints,
             crop_size=self.crop_size,
             patch_size=self.patch_size,
+            per_crop=per_crop - drop,
         )
-        side = self.crop_size // self.patch_size
-        per_crop = side * side + self.num_additional_image_tokens
-        drop = 1 if self.vision_feature_select_strategy == "default" else 0
-        tokens = gh * (gw + 1) + per_crop - drop
-        crops = (bh // self.crop_size) * (bw // self.crop_size)
+
+        def derive() -> Arrays:
+            bh, bw, gh, gw = kt.llava_next_features(
+                heights,
+                widths,
+                pinpoints=self.pinpoints,
+                crop_size=self.crop_size,
+                patch_size=self.patch_size,
+            )
+            return {"grid_h": gh, "grid_w": gw, "tiles": crops, "canvas_h": bh, "canvas_w": bw}
+
         return RuleResult(
             tokens=tokens,
             wrapper_tokens=np.asarray(0, dtype=np.int64),
-            encoder_patches=(crops + 1) * per_crop,
-            derivation={
-                "grid_h": gh,
-                "grid_w": gw,
-                "tiles": crops + 1,
-                "canvas_h": bh,
-                "canvas_w": bw,
-            },
+            encoder_patches=crops * per_crop,
+            derivation=LazyDerivation(derive),
         )
 
 
@@ -331,17 +336,23 @@ class InternVLDynamicRule(ImageRule):
         _check_int("option", "max_num", hi, 1, 4096)
         if lo > hi:
             raise InvalidInputError(f"min_num = {lo} exceeds max_num = {hi}")
-        cols, rows = kt.internvl_grid(
+        n = ki.internvl_tile_counts(
             heights, widths, tile_size=self.tile_size, min_num=lo, max_num=hi
         )
-        n = cols * rows
         tiles = n + (n > 1) if self.use_thumbnail else n
         side = self.tile_size // self.patch_size
+
+        def derive() -> Arrays:
+            cols, rows = kt.internvl_grid(
+                heights, widths, tile_size=self.tile_size, min_num=lo, max_num=hi
+            )
+            return {"grid_h": rows, "grid_w": cols, "tiles": tiles}
+
         return RuleResult(
             tokens=self.tokens_per_tile * tiles + self.wrapper_tokens,
             wrapper_tokens=np.asarray(self.wrapper_tokens, dtype=np.int64),
             encoder_patches=tiles * (side * side),
-            derivation={"grid_h": rows, "grid_w": cols, "tiles": tiles},
+            derivation=LazyDerivation(derive),
         )
 
 
@@ -375,26 +386,27 @@ class MistralPatchGridRule(ImageRule):
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens of the ``[IMG]``/``[IMG_BREAK]``/``[IMG_END]`` stream."""
-        rows, cols = kp.mistral_patch_grid(
-            heights,
-            widths,
-            patch_size=self.patch_size,
-            merge_size=self.merge_size,
-            max_image_size=self.max_image_size,
-            rounding=self.rounding,  # type: ignore[arg-type]
-        )
+        kw: dict[str, Any] = {
+            "patch_size": self.patch_size,
+            "merge_size": self.merge_size,
+            "max_image_size": self.max_image_size,
+            "rounding": self.rounding,
+        }
+        tokens, patches = ki.mistral_token_counts(heights, widths, **kw)
         p = self.patch_size * self.merge_size
+
+        def derive() -> Arrays:
+            rows, cols = kp.mistral_patch_grid(heights, widths, **kw)
+            return {"resized_h": rows * p, "resized_w": cols * p, "grid_h": rows, "grid_w": cols}
+
+        # rows = tokens / (cols + 1) and patches = rows * cols * m²: the wrapper count
+        # (one [IMG_BREAK] or [IMG_END] per row) is tokens - patches / m².
         m2 = self.merge_size * self.merge_size
         return RuleResult(
-            tokens=rows * (cols + 1),
-            wrapper_tokens=rows,
-            encoder_patches=rows * cols * m2,
-            derivation={
-                "resized_h": rows * p,
-                "resized_w": cols * p,
-                "grid_h": rows,
-                "grid_w": cols,
-            },
+            tokens=tokens,
+            wrapper_tokens=tokens - patches // m2,
+            encoder_patches=patches,
+            derivation=LazyDerivation(derive),
         )
 
 
@@ -429,17 +441,23 @@ class MllamaTilesRule(ImageRule):
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """One decoder token, or ``states_per_tile`` per tile."""
-        rows, cols = kt.mllama_canvas(
+        tiles = ki.mllama_tile_counts(
             heights, widths, tile_size=self.tile_size, max_tiles=self.max_tiles
         )
-        tiles = rows * cols
         states = tiles * self.states_per_tile
         tokens = states if self.bill == "tiles" else _scalar_like(tiles.shape, 1)
+
+        def derive() -> Arrays:
+            rows, cols = kt.mllama_canvas(
+                heights, widths, tile_size=self.tile_size, max_tiles=self.max_tiles
+            )
+            return {"grid_h": rows, "grid_w": cols, "tiles": tiles}
+
         return RuleResult(
             tokens=tokens,
             wrapper_tokens=np.asarray(0, dtype=np.int64),
             encoder_patches=states,
-            derivation={"grid_h": rows, "grid_w": cols, "tiles": tiles},
+            derivation=LazyDerivation(derive),
         )
 
 
@@ -490,20 +508,26 @@ class OpenAITilesRule(ImageRule):
             return RuleResult(
                 tokens=_scalar_like(np.shape(heights), self.base_tokens), wrapper_tokens=zero
             )
-        tiles, rh, rw = kt.openai_tiles(
-            heights,
-            widths,
-            fit_size=self.fit_size,
-            short_side=self.short_side,
-            tile_size=self.tile_size,
-            fit_rounding=self.fit_rounding,  # type: ignore[arg-type]
-            short_rounding=self.short_rounding,  # type: ignore[arg-type]
+        kw: dict[str, Any] = {
+            "fit_size": self.fit_size,
+            "short_side": self.short_side,
+            "tile_size": self.tile_size,
+            "fit_rounding": self.fit_rounding,
+            "short_rounding": self.short_rounding,
+        }
+        tokens = ki.openai_tile_counts(
+            heights, widths, scale=self.tile_tokens, offset=self.base_tokens, **kw
         )
+
+        def derive() -> Arrays:
+            tiles, rh, rw = kt.openai_tiles(heights, widths, **kw)
+            return {"resized_h": rh, "resized_w": rw, "tiles": tiles}
+
         auto = detail == "auto"
         return RuleResult(
-            tokens=self.base_tokens + self.tile_tokens * tiles,
+            tokens=tokens,
             wrapper_tokens=zero,
-            derivation={"resized_h": rh, "resized_w": rw, "tiles": tiles},
+            derivation=LazyDerivation(derive),
             exact=not auto,
             method="detail='auto' counted as 'high' (the model may choose low)" if auto else "",
         )
@@ -555,24 +579,29 @@ class OpenAIPatchesRule(ImageRule):
         """Patches (capped) times the model's multiplier."""
         if "detail" in opts:
             _check_choice("option", "detail", opts["detail"], _DETAILS)
-        patches, cols, rows = kp.openai_patches(
-            heights,
-            widths,
-            patch_size=self.patch_size,
-            max_patches=self.max_patches,
-            fit_size=self.fit_size,
-        )
+        kw: dict[str, Any] = {
+            "patch_size": self.patch_size,
+            "max_patches": self.max_patches,
+            "fit_size": self.fit_size,
+        }
+        patches = ki.openai_patch_counts(heights, widths, **kw)
         whole = self._ratio.denominator == 1
-        return RuleResult(
-            tokens=kp.scale_by_decimal(patches, self._ratio),
-            wrapper_tokens=np.asarray(0, dtype=np.int64),
-            derivation={
+        p = self.patch_size
+
+        def derive() -> Arrays:
+            _, cols, rows = kp.openai_patches(heights, widths, **kw)
+            return {
                 "grid_h": rows,
                 "grid_w": cols,
                 "patches": patches,
-                "resized_h": rows * self.patch_size,
-                "resized_w": cols * self.patch_size,
-            },
+                "resized_h": rows * p,
+                "resized_w": cols * p,
+            }
+
+        return RuleResult(
+            tokens=kp.scale_by_decimal(patches, self._ratio),
+            wrapper_tokens=np.asarray(0, dtype=np.int64),
+            derivation=LazyDerivation(derive),
             exact=whole,
             method=""
             if whole
@@ -609,23 +638,22 @@ class AnthropicPatchesRule(ImageRule):
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """Visual tokens of the resized image."""
-        tokens, rh, rw = kp.anthropic_patches(
-            heights,
-            widths,
-            max_edge=self.max_edge,
-            max_tokens=self.max_tokens,
-            patch_size=self.patch_size,
-        )
+        kw: dict[str, Any] = {
+            "max_edge": self.max_edge,
+            "max_tokens": self.max_tokens,
+            "patch_size": self.patch_size,
+        }
+        tokens = ki.anthropic_token_counts(heights, widths, **kw)
         p = self.patch_size
+
+        def derive() -> Arrays:
+            _, rh, rw = kp.anthropic_patches(heights, widths, **kw)
+            return {"resized_h": rh, "resized_w": rw, "grid_h": -(-rh // p), "grid_w": -(-rw // p)}
+
         return RuleResult(
             tokens=tokens,
             wrapper_tokens=np.asarray(0, dtype=np.int64),
-            derivation={
-                "resized_h": rh,
-                "resized_w": rw,
-                "grid_h": -(-rh // p),
-                "grid_w": -(-rw // p),
-            },
+            derivation=LazyDerivation(derive),
         )
 
 
@@ -655,7 +683,7 @@ class GeminiTilesRule(ImageRule):
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """``tile_tokens`` per estimated tile."""
-        tiles = kt.gemini_tiles(
+        tiles = ki.gemini_tile_counts(
             heights, widths, small_side=self.small_side, tile_size=self.tile_size
         )
         return RuleResult(

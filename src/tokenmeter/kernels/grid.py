@@ -24,10 +24,7 @@ path (gathered with ``np.flatnonzero``). See ``benchmarks/bench_image.py`` for t
 from __future__ import annotations
 
 import math
-import os
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CountOverflowError, InvalidInputError
+from ._imgblocks import run_ranges, split
 from ._intmath import I64, INT64_MAX, MAX_SIDE, as_sides, broadcast_same
 
 __all__ = [
@@ -502,34 +500,6 @@ def _run_range(h: I64, w: I64, p: _Params, o: _Outputs, first: int, last: int) -
     return pending
 
 
-_pool_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
-#: Below this many images one thread does the work (a thread hand-off costs more).
-_THREAD_MIN = 1 << 18
-
-
-def _workers() -> int:
-    """Threads for large inputs: ``$TOKENMETER_THREADS`` or the usable CPUs (at most 8)."""
-    env = os.environ.get("TOKENMETER_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        n = os.cpu_count() or 1
-    return max(1, min(n, 8))
-
-
-def _get_pool(k: int) -> ThreadPoolExecutor:
-    global _pool, _pool_size
-    with _pool_lock:
-        if _pool is None or _pool_size < k:
-            _pool = ThreadPoolExecutor(max_workers=k, thread_name_prefix="tokenmeter-grid")
-            _pool_size = k
-        return _pool
-
-
 def _run(h: I64, w: I64, p: _Params, o: _Outputs) -> None:
     """Fill the outputs for flat contiguous int64 inputs.
 
@@ -541,22 +511,9 @@ def _run(h: I64, w: I64, p: _Params, o: _Outputs) -> None:
     n_total = h.shape[0]
     if n_total == 0:
         return
-    k = _workers() if n_total >= _THREAD_MIN else 1
-    if k == 1:
-        pending = _run_range(h, w, p, o, 0, n_total)
-    else:
-        step = -(-n_total // (k * _BLOCK)) * _BLOCK
-        bounds = [(a, min(a + step, n_total)) for a in range(0, n_total, step)]
-        futures = [_get_pool(k).submit(_run_range, h, w, p, o, a, b) for a, b in bounds]
-        pending = []
-        error: BaseException | None = None
-        for fut in futures:
-            try:
-                pending.extend(fut.result())
-            except BaseException as exc:  # re-raised below, first range first
-                error = error or exc
-        if error is not None:
-            raise error
+    ranges = split(n_total, _BLOCK)
+    parts = run_ranges(lambda a, b: _run_range(h, w, p, o, a, b), ranges)
+    pending: _Pending = [item for part in parts for item in part]  # type: ignore[attr-defined]
     if pending:
         idx = np.concatenate([x[0] for x in pending])
         gh, gw = _slow(
