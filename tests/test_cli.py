@@ -651,3 +651,38 @@ def test_estimate_without_the_media_extra_names_the_pip_install(capsys, media, m
     assert [Path(r["input"]).name for r in doc["rows"]] == ["e-en.txt"]  # text still counts
     (e,) = doc["errors"]
     assert "pip install 'tokenmeter[media]'" in e["message"]
+
+
+def test_missing_price_book_exits_1(capsys, tmp_path):
+    code, out, err = run(capsys, "count", "--text", "hi", "-m", "qwen2.5-72b-instruct",
+                         "-b", str(tmp_path / "nope.toml"))
+    assert code == 1
+    assert out == ""
+    assert "nope.toml" in err
+    assert "cn-2025" in err  # the message lists the packaged books
+
+
+def test_at_picks_the_time_of_day_price(capsys):
+    import datetime as dt
+
+    book = tm.load_price_book("vendors-2026-11")
+    try:
+        usage = tm.count("deepseek-chat", CHINESE * 50)
+    except tm.VocabularyUnavailableError:  # the CLI falls back to the labelled estimate
+        usage = tm.count("deepseek-chat", CHINESE * 50, estimate=True)
+    prices = []
+    for at in ("2026-11-20T03:00:00+00:00", "2026-11-20T12:00:00Z"):
+        code, doc, _ = run_json(capsys, "count", "-m", "deepseek-chat", "--text", CHINESE * 50,
+                                "-b", "vendors-2026-11", "--at", at)
+        assert code == 0
+        when = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+        want = book.quote("deepseek-chat", usage, at=when).to_dict()["exact"]
+        assert doc["rows"][0]["price"]["exact"] == want
+        assert doc["at"] == when.isoformat()
+        prices.append(Decimal(want))
+    assert prices[0] != prices[1]  # peak and off-peak differ
+    # Without --at a time-of-day price cannot be chosen: unpriced, and the reason says so.
+    _, doc, _ = run_json(capsys, "count", "-m", "deepseek-chat", "--text", "hi",
+                         "-b", "vendors-2026-11")
+    assert doc["rows"][0]["status"] == "unpriced"
+    assert "at=" in doc["rows"][0]["unpriced"]
