@@ -139,21 +139,10 @@ def _probe_guarded(g: Guard) -> MediaInfo:
         return probe_av(g, fmt)
     except (ProbeError, MissingDependencyError):
         raise
-    except (
-        RecursionError,
-        MemoryError,
-        ValueError,
-        TypeError,
-        OverflowError,
-        OSError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        ZeroDivisionError,
-        EOFError,
-    ) as exc:
+    except Exception as exc:
         # A last net: the readers turn library errors into ProbeErrors themselves, but a
-        # hostile file must never surface as a raw exception from deep inside a library.
+        # hostile file must never surface as a raw exception from deep inside a library
+        # (an out-of-range header value also lands here, refused by the Info's checks).
         g.check()
         raise CorruptMediaError(
             f"{g.name}: cannot read the {fmt} header ({type(exc).__name__}: {exc})", source=g.name
