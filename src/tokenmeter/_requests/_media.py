@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 from urllib.parse import unquote_to_bytes
 
 from ..errors import InvalidInputError, MediaNotFoundError, ProbeError
@@ -204,15 +204,44 @@ def clean_base64(text: str, where: str, max_bytes: int, *, start: int = 0,
     refused without scanning it; then, with ``check``, the alphabet of the whole payload
     is checked in one C-level pass, without decoding (``check=False`` leaves the bytes
     beyond the header unchecked: faster, for payloads already validated upstream).
+    Standard and URL-safe alphabets are read, padded or not, with MIME line breaks.
 
     Raises:
         InvalidInputError: empty, too large, not base64, or a length no encoding produces.
     """
+    if not check and any(c in text[start:start + 1024] for c in "\n\r \t"):
+        # MIME-style line breaks (a break every 76 characters) show in the first 1 KiB;
+        # with the full check they are found by the alphabet scan below instead.
+        return clean_base64(text[start:].translate(_WHITESPACE), where, max_bytes,
+                            check=False)
+    if (len(text) - start) // 4 * 3 > max_bytes + 2:  # line breaks only make it smaller
+        _too_large(where, (len(text) - start) // 4 * 3, max_bytes)
+    if check:
+        try:
+            raw = text.encode("ascii")
+        except UnicodeEncodeError as exc:
+            raise InvalidInputError(f"{where}: malformed base64 (non-ASCII character at "
+                                    f"{exc.start - start})") from None
+        # One pass over the whole string; what precedes the payload (a data URL's header)
+        # leaves the same residue whatever the payload is.
+        if raw.translate(None, _B64_ALPHABET_PAD) != raw[:start].translate(
+                None, _B64_ALPHABET_PAD):
+            rest = raw[start:].translate(None, _B64_ALPHABET_PAD)
+            if not rest.translate(None, b"\n\r \t"):
+                # Line breaks (MIME-style wrapping): drop them and check again.
+                return clean_base64(text[start:].translate(_WHITESPACE), where, max_bytes)
+            if not rest.translate(None, b"-_"):  # the URL-safe alphabet (proto3 JSON)
+                if raw.find(b"+", start) >= 0 or raw.find(b"/", start) >= 0:
+                    raise InvalidInputError(
+                        f"{where}: malformed base64 (standard and URL-safe alphabets mixed)")
+                text, start = text[start:].translate(_URLSAFE), 0
+            else:
+                ch = chr(rest.translate(None, b"-_\n\r \t")[0])
+                at = text.index(ch, start) - start
+                raise InvalidInputError(
+                    f"{where}: malformed base64 ({ch!r} at character {at} is not in the "
+                    "base64 alphabet)")
     end = len(text)
-    if any(text.find(c, start) >= 0 for c in "\n\r \t"):
-        # MIME-style line breaks: some clients wrap at 76 characters.
-        text, start = text[start:].translate(_WHITESPACE), 0
-        end = len(text)
     pad = 0
     while pad < 3 and end - pad > start and text[end - 1 - pad] == "=":
         pad += 1
@@ -225,40 +254,21 @@ def clean_base64(text: str, where: str, max_bytes: int, *, start: int = 0,
         raise InvalidInputError(f"{where}: empty base64 payload (no media bytes)")
     size = n // 4 * 3 + (0, 0, 1, 2)[n % 4]
     if size > max_bytes:
-        raise InvalidInputError(
-            f"{where}: inline media of {size:,} bytes exceeds max_media_bytes={max_bytes:,}; "
-            "no vendor accepts an inline part this large (pass max_media_bytes= to raise the "
-            "bound)")
+        _too_large(where, size, max_bytes)
     if n % 4 == 1:
         raise InvalidInputError(
             f"{where}: malformed base64 (a length of {n} characters is not a whole number of "
             "bytes)")
-    if not check:
-        return Payload(text, start, end)
-    try:
-        raw = text.encode("ascii")
-    except UnicodeEncodeError as exc:
-        raise InvalidInputError(f"{where}: malformed base64 (non-ASCII character at "
-                                f"{exc.start - start})") from None
-    # One pass over the whole string; what precedes the payload (a data URL's header)
-    # leaves the same residue whatever the payload is.
-    bad = raw.translate(None, _B64_ALPHABET_PAD)
-    head = raw[:start].translate(None, _B64_ALPHABET_PAD)
-    eq = raw.find(b"=", start, end)
-    if bad == head and eq < 0:
-        return Payload(text, start, end)
-    body = raw[start:end]
-    rest = body.translate(None, _B64_ALPHABET)
-    if rest and not rest.translate(None, b"-_"):  # the URL-safe alphabet (proto3 JSON)
-        if b"+" in body or b"/" in body:
-            raise InvalidInputError(
-                f"{where}: malformed base64 (standard and URL-safe alphabets mixed)")
-        std = text[start:end].translate(_URLSAFE)
-        return Payload(std, 0, len(std))
-    ch = chr(rest[0]) if rest else "="
-    at = body.index(ch.encode())
+    if check and text.find("=", start, end) >= 0:
+        raise InvalidInputError(f"{where}: malformed base64 ('=' inside the payload, at "
+                                f"character {text.find('=', start, end) - start})")
+    return Payload(text, start, end)
+
+
+def _too_large(where: str, size: int, max_bytes: int) -> NoReturn:
     raise InvalidInputError(
-        f"{where}: malformed base64 ({ch!r} at character {at} is not in the base64 alphabet)")
+        f"{where}: inline media of {size:,} bytes exceeds max_media_bytes={max_bytes:,}; no "
+        "vendor accepts an inline part this large (pass max_media_bytes= to raise the bound)")
 
 
 def parse_data_url(url: str, where: str) -> tuple[str, bool, int]:
