@@ -17,9 +17,11 @@ interleaved (so machine load hits every contender alike), the best of ``--reps``
   model's up-front input checks).
 * ``sides``   — ``kernels.grid.smart_resize`` (resized heights and widths).
 
-Ratios are against ``floor`` measured in the same run. Timings use CPU time of this
-process (``time.process_time``), which other processes on a loaded machine disturb less
-than wall time; ``--wall`` switches to ``time.perf_counter``.
+Ratios are against ``floor`` measured in the same run. Timings are wall-clock
+(``time.perf_counter``); the kernels use ``TOKENMETER_THREADS`` worker threads (default:
+the usable CPUs) for N >= 2**18, while ``floor`` is one numpy call. ``--cpu`` reports CPU
+time of the process instead (all threads summed): with ``TOKENMETER_THREADS=1`` that is
+the single-core cost, and it is less disturbed by other processes on a loaded machine.
 
 Distributions: ``photo`` = both sides uniform in 200..4000 (about 1 % are resized);
 ``loguni`` = both sides log-uniform in 10..16384, pairs beyond 200:1 dropped (about 18 %
@@ -38,6 +40,7 @@ import numpy as np
 
 import tokenmeter as tm
 from tokenmeter.kernels import grid
+from tokenmeter.kernels._imgblocks import workers
 
 QWEN = {"factor": 28, "min_pixels": 3136, "max_pixels": 12845056}
 
@@ -60,7 +63,7 @@ def floor_by_factor(number: int, factor: int) -> int:
     return math.floor(number / factor) * factor
 
 
-def qvu_smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int):  # type: ignore[no-untyped-def]
+def qvu_smart_resize(height, width, factor, min_pixels, max_pixels):  # type: ignore[no-untyped-def]
     if max(height, width) / min(height, width) > MAX_RATIO:
         raise ValueError("aspect")
     h_bar = max(factor, round_by_factor(height, factor))
@@ -98,7 +101,7 @@ def sizes(dist: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def ref_loop(h: np.ndarray, w: np.ndarray) -> list[int]:
     f, lo, hi = QWEN["factor"], QWEN["min_pixels"], QWEN["max_pixels"]
     out = []
-    for hh, ww in zip(h.tolist(), w.tolist()):
+    for hh, ww in zip(h.tolist(), w.tolist(), strict=True):
         rh, rw = qvu_smart_resize(hh, ww, f, lo, hi)
         out.append((rh // f) * (rw // f) + 2)
     return out
@@ -132,54 +135,61 @@ FAMILY_MODELS = [
 ]
 
 
+def bench_one(dist: str, n: int, reps: int, clock: Callable[[], float], families: bool) -> None:
+    """Time every contender on one distribution and N; print ns/image and ratios."""
+    model = tm.get_model("qwen2.5-vl-72b-instruct")
+    h, w = sizes(dist, n)
+    sub = min(n, 10**5)
+    hs, ws = h[:sub], w[:sub]
+    # Correctness guard: the kernel equals the copied reference on the subsample.
+    got = grid.smart_resize_tokens(hs, ws, variant="qwen-vl-utils", offset=2, **QWEN)[0]
+    if got.tolist() != ref_loop(hs, ws):
+        raise SystemExit("kernel and reference loop disagree")
+    fns: dict[str, Callable[[], object]] = {
+        "floor": lambda: h * w,
+        "tokens": lambda: grid.smart_resize_tokens(h, w, offset=2, **QWEN),
+        "tokens+patches": lambda: grid.smart_resize_tokens(
+            h, w, offset=2, patches_per_token=4, **QWEN
+        ),
+        "api": lambda: model.image_tokens(w, h),
+        "sides": lambda: grid.smart_resize(h, w, **QWEN),
+    }
+    if families:
+        for mid, opts in FAMILY_MODELS:
+            m = tm.get_model(mid)
+            fns[mid] = lambda m=m, opts=opts: m.image_tokens(w, h, **opts)
+    t = measure(fns, reps, clock)
+    t_ref = measure({"ref": lambda: ref_loop(hs, ws)}, 1 if sub >= 10**5 else 3, clock)
+    floor = t["floor"] / n
+    print(f"\n{dist}  N = {n:.0e}")
+    ref = t_ref["ref"] / sub
+    print(f"  {'ref loop (qwen-vl-utils)':32} {ref * 1e9:9.2f} ns  ({ref / floor:7.1f}x)")
+    for name, v in t.items():
+        print(f"  {name:32} {v / n * 1e9:9.2f} ns  ({v / n / floor:7.1f}x)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="N = 1e3 and 1e5 only")
     ap.add_argument("--families", action="store_true", help="also every family's image_tokens")
     ap.add_argument("--reps", type=int, default=0, help="rounds per N (default: 7, 3 at 1e7)")
-    ap.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
+    ap.add_argument(
+        "--cpu",
+        action="store_true",
+        help="CPU time of this process (all its threads) instead of wall-clock time",
+    )
     ap.add_argument("--dist", choices=["photo", "loguni"], action="append")
     args = ap.parse_args(argv)
-    clock = time.perf_counter if args.wall else time.process_time
+    clock = time.process_time if args.cpu else time.perf_counter
     ns = [10**3, 10**5] if args.quick else [10**3, 10**5, 10**7]
-    model = tm.get_model("qwen2.5-vl-72b-instruct")
     print(
         f"numpy {np.__version__}, python {sys.version.split()[0]}, "
-        f"clock {'wall' if args.wall else 'cpu'}; ns per image (ratio to floor)"
+        f"clock {'cpu' if args.cpu else 'wall'}, kernel threads {workers()} "
+        "(TOKENMETER_THREADS); ns per image (ratio to floor)"
     )
     for dist in args.dist or ["photo", "loguni"]:
         for n in ns:
-            h, w = sizes(dist, n)
-            sub = min(n, 10**5)
-            hs, ws = h[:sub], w[:sub]
-            # Correctness guard: the kernel equals the copied reference on the subsample.
-            got = grid.smart_resize_tokens(hs, ws, variant="qwen-vl-utils", offset=2, **QWEN)[0]
-            if got.tolist() != ref_loop(hs, ws):
-                raise SystemExit("kernel and reference loop disagree")
-            fns: dict[str, Callable[[], object]] = {
-                "floor": lambda: h * w,
-                "tokens": lambda: grid.smart_resize_tokens(h, w, offset=2, **QWEN),
-                "tokens+patches": lambda: grid.smart_resize_tokens(
-                    h, w, offset=2, patches_per_token=4, **QWEN
-                ),
-                "api": lambda: model.image_tokens(w, h),
-                "sides": lambda: grid.smart_resize(h, w, **QWEN),
-            }
-            if args.families:
-                for mid, opts in FAMILY_MODELS:
-                    m = tm.get_model(mid)
-                    fns[mid] = lambda m=m, opts=opts: m.image_tokens(w, h, **opts)
-            reps = args.reps or (3 if n >= 10**7 else 7)
-            t = measure(fns, reps, clock)
-            t_ref = measure({"ref": lambda: ref_loop(hs, ws)}, 1 if sub >= 10**5 else 3, clock)
-            floor = t["floor"] / n
-            print(f"\n{dist}  N = {n:.0e}")
-            print(
-                f"  {'ref loop (qwen-vl-utils)':32} {t_ref['ref'] / sub * 1e9:9.2f} ns"
-                f"  ({t_ref['ref'] / sub / floor:7.1f}x)"
-            )
-            for name, v in t.items():
-                print(f"  {name:32} {v / n * 1e9:9.2f} ns  ({v / n / floor:7.1f}x)")
+            bench_one(dist, n, args.reps or (3 if n >= 10**7 else 7), clock, args.families)
     return 0
 
 
