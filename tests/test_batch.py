@@ -453,3 +453,20 @@ def test_docs_batch_page_examples_run():
     namespace: dict[str, Any] = {}
     for block in plain:
         exec(compile(block, str(page), "exec"), namespace)
+
+
+def test_dictionary_encoded_columns_read_like_plain_strings():
+    t = table_of(ROWS)
+    # a dictionary with a repeated value, as concatenated Parquet chunks can produce
+    enc = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, 2, 3, 0, 2], pa.int32()),
+        pa.array(["qwen2.5-vl-7b-instruct", "gemini-2.5-flash", "qwen2.5-vl-7b-instruct",
+                  "nope"]))
+    t2 = t.set_column(0, "model", pa.chunked_array([enc.cast(
+        pa.dictionary(pa.int32(), pa.string()))]))
+    t2 = t2.set_column(1, "modality", t2.column("modality").dictionary_encode())
+    ref = count_table(t).select(["tokens", "error"]).to_pylist()
+    assert count_table(t2).select(["tokens", "error"]).to_pylist()[:4] == ref[:4]
+    pdf = pd.DataFrame(_columns(ROWS)).astype({"model": "category", "modality": "category"})
+    assert count_table(pdf)["tokens"].tolist() == count_table(
+        pd.DataFrame(_columns(ROWS)))["tokens"].tolist()

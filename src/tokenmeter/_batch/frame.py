@@ -178,10 +178,23 @@ def _type_name(arr: pa.Array) -> str:
     return str(arr.type)
 
 
+def _is_str(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t)
+                or pa.types.is_string_view(t))
+
+
 def strings(name: str, arr: pa.Array | None, n: int) -> tuple[npt.NDArray[np.int32], list[str]]:
     """Dictionary codes of a string column: ``(codes, values)``, code -1 where null."""
     if arr is None or pa.types.is_null(arr.type):
         return np.full(n, -1, dtype=np.int32), []
+    if pa.types.is_dictionary(arr.type) and _is_str(arr.type.value_type):
+        # Already encoded (Parquet, Polars categoricals, pandas categories): use its codes,
+        # merging any repeated dictionary values into one code.
+        values = [str(v) for v in arr.dictionary.to_pylist()]
+        uniq = list(dict.fromkeys(values))
+        remap = np.array([uniq.index(v) for v in values] + [-1], dtype=np.int32)
+        idx = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return remap[idx], uniq
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     if pa.types.is_string_view(arr.type):
