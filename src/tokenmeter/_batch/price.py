@@ -237,16 +237,17 @@ class _Pricer:
                     self.errors.add(vrows, exc)
                 continue
             known = known_meters(entry)
-            combos = np.unique(inp.modality[vrows].astype(np.int64) * len(DIRECTIONS)
-                               + inp.direction[vrows])
+            combo_of_row = (inp.modality[vrows].astype(np.int64) * len(DIRECTIONS)
+                            + inp.direction[vrows])
+            # a handful of small codes: bincount finds them in one pass (np.unique hashes)
+            combos = np.flatnonzero(np.bincount(combo_of_row,
+                                                minlength=len(MODALITIES) * len(DIRECTIONS)))
             plans = {int(k): plan(known, MODALITIES[int(k) // len(DIRECTIONS)],
                                   DIRECTIONS[int(k) % len(DIRECTIONS)]) for k in combos}
             timed = np.zeros(vrows.size, dtype=bool)
             for k, p in plans.items():
                 if p.seconds_field is not None:
-                    combo = inp.modality[vrows].astype(np.int64) * len(DIRECTIONS) + \
-                        inp.direction[vrows]
-                    timed |= (combo == k) & inp.duration_ok[vrows]
+                    timed |= (combo_of_row == k) & inp.duration_ok[vrows]
             one_by_one = timed | (entry.item_max_seconds is not None)
             if entry.windows:
                 window = np.full(vrows.size, -1, dtype=np.int64)
@@ -288,7 +289,9 @@ def price_rows(counts: Counts, book: PriceBook, timestamp: pa.Array | None
     o = pr.out
     # A row priced, then marked in error (never happens today), must not keep an amount.
     done = np.concatenate(o.rows) if o.rows else np.zeros(0, dtype=np.intp)
-    rest = np.setdiff1d(np.arange(n), done, assume_unique=False)
+    seen = np.zeros(n, dtype=bool)
+    seen[done] = True
+    rest = np.flatnonzero(~seen)
     order = np.concatenate((done, rest)).astype(np.int64)
     pos = np.empty(n, dtype=np.int64)
     pos[order] = np.arange(n, dtype=np.int64)
