@@ -379,3 +379,30 @@ def test_displayed_size_property(w: int, h: int, orientation: int, fmt: str) -> 
     assert info.orientation == orientation
     assert (info.width, info.height) == ((h, w) if orientation >= 5 else (w, h))
     assert info.pixels == w * h
+
+
+def test_apng_exif_after_frames_is_found() -> None:
+    # fdAT chunks after the IDAT make the layout irregular: the tail search finds it.
+    apng = mf.image("PNG", (30, 20), frames=3)
+    iend = apng.rindex(b"IEND") - 4
+    data = apng[:iend] + _chunk(b"eXIf", mf.exif_orientation(6)[6:]) + apng[iend:]
+    info = tm.probe(data)
+    assert (info.width, info.height, info.frames, info.orientation) == (20, 30, 3, 6)
+
+
+@pytest.mark.parametrize("idat", [50, 8192, 65536])
+def test_regular_idat_layout_with_and_without_late_exif(idat: int) -> None:
+    import numpy as np
+
+    arr = np.random.default_rng(idat).integers(0, 256, (120, 200, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "PNG", compress_level=1)
+    chunks = _png_chunks(buf.getvalue())
+    data = b"".join(d for k, d in chunks if k == b"IDAT")
+    body = b"".join(_chunk(b"IDAT", data[i : i + idat]) for i in range(0, len(data), idat))
+    head = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", chunks[0][1])
+    plain = head + body + _chunk(b"IEND", b"")
+    late = head + body + _chunk(b"eXIf", mf.exif_orientation(5)[6:]) + _chunk(b"IEND", b"")
+    assert tm.probe(plain).orientation == 1
+    info = tm.probe(late)
+    assert (info.width, info.height, info.orientation) == (120, 200, 5)

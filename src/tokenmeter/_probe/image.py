@@ -146,7 +146,8 @@ def _pillow(g: Guard, fmt: str) -> tuple[int, int, int, int, str]:
         elif "exif" in info:
             orientation = exif_orientation(info["exif"])
         elif name == "PNG":
-            orientation = _png_late_exif(g)
+            first = _first_idat(im)
+            orientation = _png_late_exif(g, first)
     except (MissingDependencyError, UnsupportedFormatError, CorruptMediaError):
         raise
     except Exception as exc:  # Pillow raises many kinds on bad input; all mean "corrupt"
@@ -204,7 +205,43 @@ def exif_orientation(raw: bytes) -> int:
 _PNG_TAILS = (8_192, 65_536)
 
 
-def _png_late_exif(g: Guard) -> int:
+def _first_idat(im: Any) -> tuple[int, int] | None:
+    """(chunk start, data length) of the first IDAT, as Pillow's open found it."""
+    try:
+        return int(im.tile[0][2]) - 8, int(im.png.im_idat)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _png_after_regular_idats(g: Guard, first: tuple[int, int]) -> int | None:
+    """Orientation from the chunks after the IDATs when the IDATs all have the length of
+    the first (encoders write fixed-size IDAT chunks, the last one shorter): the last
+    IDAT is then at a position that can be computed, and two small reads find it and the
+    chunks after it. None when the file is not laid out like that."""
+    start, length = first
+    size = g.size
+    step = length + 12
+    if length <= 0 or start < 8:
+        return None
+    last = start + max((size - start - 12) // step - 1, 0) * step
+    for pos in (last + step, last, last - step):
+        if pos < start or pos + 12 > size:
+            continue
+        hdr = g.pread(pos, 8)
+        n = int.from_bytes(hdr[:4], "big")
+        if hdr[4:8] != b"IDAT" or n > length:
+            continue
+        after = pos + 12 + n
+        if size - after > 1 << 20:
+            return None
+        rest = g.pread(after, size - after)
+        chain = _chain(rest, 0)
+        if chain is not None and all(kind != b"IDAT" for kind, _, _ in chain):
+            return _exif_in(rest, chain)
+    return None
+
+
+def _png_late_exif(g: Guard, first: tuple[int, int] | None = None) -> int:
     """Orientation from an ``eXIf`` chunk after the image data (Pillow only sees one that
     comes before IDAT without decoding the image).
 
@@ -213,6 +250,10 @@ def _png_late_exif(g: Guard) -> int:
     exactly at IEND, then look at the chunks after it. A file whose last IDAT chunk
     starts earlier has few, large IDAT chunks, and is walked from the start instead.
     """
+    if first is not None:
+        found = _png_after_regular_idats(g, first)
+        if found is not None:
+            return found
     size = g.size
     for span in _PNG_TAILS:  # small first: libpng writes 8 KiB IDAT chunks
         start = max(size - span, 8)
