@@ -217,6 +217,7 @@ def bench_rates(n: int, sample: int, repeat: int) -> dict[str, Any]:
 # -- Dask: 1 -> 2 workers -------------------------------------------------------------------
 
 def _dask_part(seed: int, rows: int) -> Any:
+    """One partition of generated rows, as pandas (Arrow-backed)."""
     return generate(rows, seed=seed, priced_only=True).to_pandas(types_mapper=_arrow_dtype)
 
 
@@ -224,6 +225,13 @@ def _arrow_dtype(t: pa.DataType) -> Any:
     import pandas as pd
 
     return pd.ArrowDtype(t)
+
+
+def _burn(_: int) -> int:
+    total = 0
+    for k in range(2_000_000):
+        total += k
+    return total
 
 
 def bench_dask(n: int, partitions: int, repeat: int) -> dict[str, Any]:
@@ -238,8 +246,13 @@ def bench_dask(n: int, partitions: int, repeat: int) -> dict[str, Any]:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           dashboard_address=":0", host="127.0.0.1") as cluster, \
                 Client(cluster) as client:
-            ddf = dd.from_map(_dask_part, range(partitions), rows=per).persist()
-            wait(ddf)
+            # Place the generated partitions round-robin on the workers (the scheduler would
+            # put most of them on whichever worker started first), then meter them there.
+            addrs = sorted(client.scheduler_info()["workers"])
+            futures = [client.submit(_dask_part, seed, per, workers=[addrs[seed % workers]],
+                                     pure=False) for seed in range(partitions)]
+            wait(futures)
+            ddf = dd.from_delayed(futures, meta=_dask_part(0, 0), verify_meta=False)
             # The scheduler keeps results of identical graphs, so every run meters a
             # (trivially) different frame; the first run warms the workers' imports.
             meter_dataframe(ddf.assign(run=-1), book=BOOK)["tokens"].sum().compute()
@@ -249,9 +262,16 @@ def bench_dask(n: int, partitions: int, repeat: int) -> dict[str, Any]:
             out[f"workers_{workers}_s"] = round(secs, 3)
             out[f"workers_{workers}_rows_per_s"] = n / secs
             out[f"workers_{workers}_tokens"] = int(total)
-            client.cancel(ddf)
+            # Control: a pure-Python CPU task in the same cluster shows how many cores the
+            # machine actually gives the workers right now (other processes share them).
+            client.gather(client.map(_burn, range(workers), pure=False))
+            secs, _ = best_of(lambda client=client: client.gather(
+                client.map(_burn, range(partitions), pure=False)), repeat)
+            out[f"control_workers_{workers}_s"] = round(secs, 3)
+            client.cancel(futures)
     assert out["workers_1_tokens"] == out["workers_2_tokens"]
     out["scaling_1_to_2"] = out["workers_1_s"] / out["workers_2_s"]
+    out["control_scaling_1_to_2"] = out["control_workers_1_s"] / out["control_workers_2_s"]
     return out
 
 
@@ -336,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
         d = result["dask"]
         print(f"Dask, {d['rows']:,} rows in {d['partitions']} partitions: 1 worker "
               f"{d['workers_1_rows_per_s']:,.0f} rows/s, 2 workers "
-              f"{d['workers_2_rows_per_s']:,.0f} rows/s, scaling {d['scaling_1_to_2']:.2f}x")
+              f"{d['workers_2_rows_per_s']:,.0f} rows/s, scaling {d['scaling_1_to_2']:.2f}x "
+              f"(a pure-Python CPU task scaled {d['control_scaling_1_to_2']:.2f}x in the same "
+              "clusters)")
     for size, m in result.get("memory", {}).items():
         print(f"memory at {int(size):,} rows: peak growth {m['peak_growth_mb_per_million']:.0f} "
               f"MB per million rows (input {m['input_mb_per_million']:.0f} MB, output "
