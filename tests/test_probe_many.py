@@ -69,8 +69,15 @@ def test_results_in_input_order_with_errors_in_place(batch: list[object], worker
 
 def test_pool_uses_two_processes(batch: list[object]) -> None:
     paths = [x for x in batch if isinstance(x, Path)] * 8
-    got = list(tm.probe_many(paths, workers=2, chunksize=2))
-    assert len(got) == len(paths)
+    # Workers start together, but on a loaded machine one may be up well before the
+    # other and serve a short batch alone: run batches until both have started (they
+    # are kept between calls), then check a batch is shared by both.
+    for _ in range(100):
+        list(tm.probe_many(paths, workers=2, chunksize=2))
+        if len(_probe._last_pids) == 2:
+            break
+    got = list(tm.probe_many(paths * 4, workers=2, chunksize=2))
+    assert len(got) == 4 * len(paths)
     assert all(isinstance(r, (tm.ImageInfo, tm.AudioInfo)) for r in got)
     # Two worker processes served the batch, so both cores were put to work.
     assert len(_probe._last_pids) == 2
@@ -199,4 +206,6 @@ def test_unguarded_script_does_not_recurse(tmp_path: Path) -> None:
     res = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
     )
-    assert res.stdout.split() == ["200", "200", "2"]
+    count, ok, pids = res.stdout.split()
+    assert (count, ok) == ("200", "200")
+    assert pids in ("1", "2")  # served by the workers, not by re-runs of the script
