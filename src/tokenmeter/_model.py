@@ -253,7 +253,14 @@ class Model:
 
         rule = cast("ImageRule", self.rule("image"))
         rule.check_options(opts)
-        h, w = as_sides(heights, widths)
+        if _side_ok(widths) and _side_ok(heights):
+            # One image given as ints: the same 0-d arrays as_sides makes, checked in Python
+            # (its numpy checks cost more than the count itself).
+            import numpy as np
+
+            h, w = np.array(heights, dtype=np.int64), np.array(widths, dtype=np.int64)
+        else:
+            h, w = as_sides(heights, widths)
         return rule, rule.evaluate(h, w, **opts)
 
     def count_image(self, width: int, height: int, **opts: Any) -> TokenCount:
@@ -278,16 +285,19 @@ class Model:
 
     def _video(self, widths: Any, heights: Any, durations: Any, fps: Any, frames: Any,
                opts: Mapping[str, Any]) -> tuple[Rule, RuleResult]:
+        rule = cast("VideoRule", self.rule("video"))
+        rule.check_options(opts)
+        if fps is None:
+            # Generation rules assume the model's native frame rate.
+            fps = getattr(rule, "default_fps", None)
+        one = _one_video(widths, heights, durations, fps, frames)
+        if one is not None:
+            return rule, rule.evaluate(*one, **opts)
         import numpy as np
 
         from .kernels._intmath import MAX_FPS, as_durations, as_int_array, as_sides, broadcast_same
 
-        rule = cast("VideoRule", self.rule("video"))
-        rule.check_options(opts)
         h, w = as_sides(heights, widths)
-        if fps is None:
-            # Generation rules assume the model's native frame rate.
-            fps = getattr(rule, "default_fps", None)
         if fps is None:
             raise InvalidInputError("count_video needs fps (frames per second of the source)")
         f = as_durations("fps", fps, low=0.0, high=MAX_FPS, low_inclusive=False)
@@ -301,8 +311,10 @@ class Model:
             raise InvalidInputError("count_video needs a duration (seconds) or frames=N")
         else:
             d = as_durations("duration", durations)
-            # The source's frame count: duration x fps, rounded half to even.
-            n = np.rint(d * f).astype(np.int64)
+            # The source's frame count: duration x fps, rounded half to even (in place:
+            # one temporary, not two, on long arrays).
+            x = np.asarray(d * f)
+            n = np.rint(x, out=x).astype(np.int64)
             if n.size and int(n.min()) < 1:
                 i = int(np.argmin(n))
                 rate = float(np.broadcast_to(f, n.shape).ravel()[i])
@@ -341,6 +353,9 @@ class Model:
 
         rule = cast("AudioRule", self.rule("audio"))
         rule.check_options(opts)
+        if _number(durations) and 0.0 <= durations <= 1e7:  # MAX_DURATION
+            # One clip in seconds: the 0-d array as_durations makes, checked in Python.
+            return rule, rule.evaluate(np.array(float(durations)), **opts)
         if durations is None:
             # samples= alone: the duration follows from the clip's sample rate.
             if opts.get("samples") is None:
@@ -396,6 +411,48 @@ class Model:
         from ._requests import count_request
 
         return count_request(self, request, **options)
+
+
+def _number(x: object) -> bool:
+    """A plain Python int or float (not a bool, not a numpy scalar)."""
+    return type(x) is float or type(x) is int
+
+
+def _side_ok(x: object) -> bool:
+    return type(x) is int and 1 <= x <= 2**31 - 1  # MAX_SIDE
+
+
+def _one_video(widths: Any, heights: Any, durations: Any, fps: Any,
+               frames: Any) -> tuple[np.ndarray, ...] | None:
+    """The checked ``(h, w, duration, fps, frames)`` of one valid video given as Python
+    numbers, as the 0-d arrays the array path would make; None for anything else, which
+    then takes the array path (and its error messages).
+
+    The checks are the array path's: sides in 1..2**31-1, 0 < fps <= 1e5, frames in
+    1..2**40, 0 <= duration <= 1e7 (NaN fails every comparison), and the frame count
+    ``round(duration * fps)`` (half to even, as ``np.rint``) at least 1.
+    """
+    if not (_side_ok(widths) and _side_ok(heights) and _number(fps) and 0.0 < fps <= 1e5):
+        return None
+    f = float(fps)
+    if durations is not None and not (_number(durations) and 0.0 <= durations <= 1e7):
+        return None
+    if frames is not None:
+        if type(frames) is not int or not 1 <= frames <= 2**40:
+            return None
+        n = frames
+        d = frames / f if durations is None else float(durations)
+    elif durations is None:
+        return None
+    else:
+        d = float(durations)
+        n = round(d * f)
+        if n < 1:
+            return None
+    import numpy as np
+
+    return (np.array(heights, dtype=np.int64), np.array(widths, dtype=np.int64), np.array(d),
+            np.array(f), np.array(n, dtype=np.int64))
 
 
 def _scalar(name: str, value: object) -> None:

@@ -8,15 +8,17 @@ into preallocated int64 outputs. These helpers turn either into the arrays a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..errors import CountOverflowError
+from ..kernels._avblocks import Scratch, work
 from ..kernels._intmath import INT64_MAX
 
-__all__ = ["Derived", "const", "fits", "item"]
+__all__ = ["Derived", "add", "ceil_div_by", "const", "fits", "item", "mul"]
 
 
 def item(value: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -26,7 +28,12 @@ def item(value: int, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def const(value: int, shape: tuple[int, ...]) -> np.ndarray:
-    """``value`` for every item, as a read-only broadcast view (no memory per item)."""
+    """``value`` for every item, as a read-only broadcast view (no memory per item).
+
+    One item gets a plain array: ``np.broadcast_to`` costs more than the whole count.
+    """
+    if math.prod(shape) == 1:
+        return item(value, shape)
     return np.broadcast_to(np.int64(value), shape)
 
 
@@ -67,3 +74,35 @@ class Derived(Mapping[str, np.ndarray]):
 
     def __len__(self) -> int:
         return len(self._make)
+
+
+def _shape(a: Any, b: Any) -> tuple[int, ...]:
+    return a.shape if isinstance(a, np.ndarray) else np.shape(b)
+
+
+def add(a: Any, b: Any, scratch: Scratch | None = None, out: np.ndarray | None = None) -> Any:
+    """``a + b`` over Python ints or int64 arrays; arrays land in ``out`` or in scratch (no
+    fresh temporary inside a block: see :mod:`tokenmeter.kernels._avblocks`)."""
+    if type(a) is int and type(b) is int:
+        return a + b
+    return np.add(a, b, out=out if out is not None else work(scratch, _shape(a, b), np.int64))
+
+
+def mul(a: Any, b: Any, scratch: Scratch | None = None, out: np.ndarray | None = None) -> Any:
+    """``a * b`` over Python ints or int64 arrays (see :func:`add`)."""
+    if type(a) is int and type(b) is int:
+        return a * b
+    return np.multiply(a, b,
+                       out=out if out is not None else work(scratch, _shape(a, b), np.int64))
+
+
+def ceil_div_by(a: Any, d: int, scratch: Scratch | None = None) -> Any:
+    """``(a + d - 1) // d`` for non-negative ints or int64 arrays; a shift when ``d`` is a
+    power of two."""
+    shift = d.bit_length() - 1 if d & (d - 1) == 0 else -1
+    if type(a) is int:
+        return (a + d - 1) >> shift if shift >= 0 else (a + d - 1) // d
+    out = np.add(a, d - 1, out=work(scratch, a.shape, np.int64))
+    if shift >= 0:
+        return np.right_shift(out, shift, out=out)
+    return np.floor_divide(out, d, out=out)

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..kernels import audio as ka
-from ..kernels._avblocks import flat, run_blocks
+from ..kernels._avblocks import Scratch, flat, run_blocks
 from ..kernels._intmath import I64, as_int_array, broadcast_same
 from ._arrays import Derived, const, item
 from ._base import AudioRule, RuleResult
@@ -114,10 +114,10 @@ class _Samples:
             self.one, self._n, self.shape, self.size = None, flat(arr), arr.shape, arr.size
         return self
 
-    def block(self, start: int, stop: int) -> Any:
+    def block(self, start: int, stop: int, scratch: Scratch | None = None) -> Any:
         if self._n is not None:
             return self._n[start:stop]
-        return ka.samples_of(self._d[start:stop], self._rate)
+        return ka.samples_of(self._d[start:stop], self._rate, scratch)
 
     def whole(self) -> I64:
         """Every clip's count as one int64 array of the inputs' shape."""
@@ -128,15 +128,19 @@ class _Samples:
         return np.asarray(ka.samples_of(self._d, self._rate)).reshape(self.shape)
 
 
-def _evaluate(src: _Samples, core: Callable[[Any, int], tuple[Any, ...]],
-              names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Run ``core(samples, offset) -> values`` (one per name) over every clip."""
+Core = Callable[[Any, int, "Scratch | None"], tuple[Any, ...]]
+
+
+def _evaluate(src: _Samples, core: Core, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Run ``core(samples, offset, scratch) -> values`` (one per name) over every clip."""
     if src.one is not None:
-        return {k: item(v, src.shape) for k, v in zip(names, core(src.one, 0), strict=True)}
+        return {k: item(v, src.shape)
+                for k, v in zip(names, core(src.one, 0, None), strict=True)}
     outs = {k: np.empty(src.size, np.int64) for k in names}
 
-    def block(start: int, stop: int) -> None:
-        for k, v in zip(names, core(src.block(start, stop), start), strict=True):
+    def block(start: int, stop: int, scratch: Scratch) -> None:
+        vals = core(src.block(start, stop, scratch), start, scratch)
+        for k, v in zip(names, vals, strict=True):
             outs[k][start:stop] = v
 
     run_blocks(block, src.size)
@@ -242,12 +246,15 @@ class QwenAudioRule(_SampledAudioRule):
     def _max_frames(self) -> int:
         return self.max_seconds * self.sample_rate // self.hop_length
 
-    def _mel(self, samples: Any) -> Any:
-        return ka.mel_frames_of(samples, self.hop_length, self._max_frames(), "max_length")
+    def _mel(self, samples: Any, scratch: Scratch | None = None) -> Any:
+        return ka.mel_frames_of(samples, self.hop_length, self._max_frames(), "max_length",
+                                scratch)
 
-    def _core(self, samples: Any, offset: int) -> tuple[Any, Any]:
-        positions, placeholders = ka.qwen_audio_tokens(self._mel(samples))
-        return placeholders + self.wrapper_tokens, positions
+    def _core(self, samples: Any, offset: int,
+              scratch: Scratch | None = None) -> tuple[Any, Any]:
+        positions, placeholders = ka.qwen_audio_tokens(self._mel(samples, scratch), scratch)
+        placeholders += self.wrapper_tokens  # a fresh int, or a work array of this block
+        return placeholders, positions
 
     def _count(self, src: _Samples) -> RuleResult:
         out = _evaluate(src, self._core, ("tokens", "positions"))
@@ -309,13 +316,14 @@ class Qwen3OmniAudioRule(_SampledAudioRule):
         if self.max_seconds < 0 or self.wrapper_tokens < 0:
             raise InvalidInputError("qwen3_omni.audio.max_seconds and wrapper_tokens must be >= 0")
 
-    def _mel(self, samples: Any) -> Any:
+    def _mel(self, samples: Any, scratch: Scratch | None = None) -> Any:
         max_frames = (self.max_seconds * self.sample_rate // self.hop_length
                       if self.max_seconds else None)
         return ka.mel_frames_of(samples, self.hop_length, max_frames,
-                                "longest" if self.padding == "longest" else "max_length")
+                                "longest" if self.padding == "longest" else "max_length",
+                                scratch)
 
-    def _core(self, samples: Any, offset: int) -> tuple[Any]:
+    def _core(self, samples: Any, offset: int, scratch: Scratch | None = None) -> tuple[Any]:
         min_samples = self.n_fft // 2 + 1
         if self.padding == "longest":
             shortest = samples if type(samples) is int else (
@@ -328,7 +336,9 @@ class Qwen3OmniAudioRule(_SampledAudioRule):
                     f"samples at {self.sample_rate} Hz "
                     f"({min_samples / self.sample_rate * 1000:g} ms)"
                 )
-        return (ka.qwen3_omni_tokens(self._mel(samples), self.n_window) + self.wrapper_tokens,)
+        tokens = ka.qwen3_omni_tokens(self._mel(samples, scratch), self.n_window, scratch)
+        tokens += self.wrapper_tokens  # a fresh int, or a work array of this block
+        return (tokens,)
 
     def evaluate(self, durations: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens for clips of these durations (or ``samples=``/``sample_rate=``)."""
@@ -366,10 +376,11 @@ class WhisperWindowsRule(_SampledAudioRule):
         _positive("whisper.windows", window_seconds=self.window_seconds,
                   positions_per_window=self.positions_per_window)
 
-    def _windows(self, samples: Any) -> Any:
-        return ka.whisper_windows(samples, window_samples=self.window_seconds * self.sample_rate)
+    def _windows(self, samples: Any, scratch: Scratch | None = None) -> Any:
+        return ka.whisper_windows(samples, window_samples=self.window_seconds * self.sample_rate,
+                                  scratch=scratch)
 
-    def _core(self, samples: Any, offset: int) -> tuple[Any]:
+    def _core(self, samples: Any, offset: int, scratch: Scratch | None = None) -> tuple[Any]:
         shortest = samples if type(samples) is int else (
             int(samples.min()) if samples.size else 1)
         if shortest < 1:
@@ -379,7 +390,9 @@ class WhisperWindowsRule(_SampledAudioRule):
                 "feature extractor needs at least one sample (a duration of at least "
                 "1/32000 s)"
             )
-        return (self._windows(samples) * self.positions_per_window,)
+        positions = self._windows(samples, scratch)
+        positions *= self.positions_per_window  # a fresh int, or a work array of this block
+        return (positions,)
 
     def evaluate(self, durations: np.ndarray, **opts: Any) -> RuleResult:
         """Encoder positions for clips of these durations (or ``samples=``)."""
@@ -444,8 +457,8 @@ class RateRule(AudioRule):
             d = flat(durations)
             out = np.empty(d.size, np.int64)
 
-            def block(start: int, stop: int) -> None:
-                out[start:stop] = ka.rate_tokens_of(d[start:stop], per_s, rounding)
+            def block(start: int, stop: int, scratch: Scratch) -> None:
+                out[start:stop] = ka.rate_tokens_of(d[start:stop], per_s, rounding, scratch)
 
             run_blocks(block, d.size)
             tokens = out.reshape(durations.shape)

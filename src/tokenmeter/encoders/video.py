@@ -28,10 +28,10 @@ import numpy as np
 from ..errors import CountOverflowError, InvalidInputError
 from ..kernels import audio as ka
 from ..kernels import video as kv
-from ..kernels._avblocks import flat, run_blocks
+from ..kernels._avblocks import Scratch, flat, run_blocks
 from ..kernels._intmath import I64, INT64_MAX, as_durations, as_int_array, checked_mul
-from ..kernels.grid import smart_resize_grid, smart_resize_scalar
-from ._arrays import Derived, const, fits, item
+from ..kernels.grid import smart_resize_grid
+from ._arrays import Derived, add, ceil_div_by, const, fits, item, mul
 from ._base import RuleResult, VideoRule
 from ._registry import builtin_rule
 
@@ -103,6 +103,12 @@ class _Batch:
     offset: int = 0
     sl: slice | None = None
     full: bool = True  # the derivation is wanted too (False inside the block loop)
+    scratch: Scratch | None = None  # the block's work arrays
+    outs: dict[str, np.ndarray] | None = None  # the block's slices of the outputs
+
+    def dest(self, key: str) -> np.ndarray | None:
+        """Where the core may write output ``key`` directly (None: anywhere)."""
+        return None if self.outs is None else self.outs.get(key)
 
 
 Core = Callable[[_Batch], dict[str, Any]]
@@ -149,11 +155,14 @@ class _Videos:
         outs = {k: np.empty(self.size, np.int64) for k in stored}
         h, w, d, f, t = self.arrays
 
-        def block(start: int, stop: int) -> None:
+        def block(start: int, stop: int, scratch: Scratch) -> None:
             sl = slice(start, stop)
-            vals = core(_Batch(h[sl], w[sl], d[sl], f[sl], t[sl], start, sl, False))
+            dests = {k: v[sl] for k, v in outs.items()}
+            vals = core(_Batch(h[sl], w[sl], d[sl], f[sl], t[sl], start, sl, False, scratch,
+                               dests))
             for k in stored:
-                outs[k][sl] = vals[k]
+                if vals[k] is not dests[k]:  # the core did not write it in place
+                    dests[k][...] = vals[k]
 
         run_blocks(block, self.size)
         cache: list[dict[str, Any]] = []
@@ -167,22 +176,28 @@ class _Videos:
                 Derived({k: functools.partial(get, k) for k in derived}))
 
 
+def _first_true(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
 def _min(a: Any, b: Any) -> Any:
     return min(a, b) if _is_int(a) else np.minimum(a, b)
 
 
-def _checked_product(name: str, a: Any, b: Any, offset: int, scale: int = 1) -> Any:
+def _checked_product(name: str, a: Any, b: Any, b_: _Batch, scale: int = 1) -> Any:
     """``a * b`` for non-negative Python ints or int64 arrays; refuses a product whose
     ``scale`` multiple (the encoder patches) would not fit in int64."""
     if _is_int(a) and _is_int(b):
         fits(name, a * b * scale)
         return a * b
-    if a.size and int(a.max()) * int(b.max()) * scale > INT64_MAX:
+    amax = a if _is_int(a) else (int(a.max()) if a.size else 0)
+    bmax = b if _is_int(b) else (int(b.max()) if b.size else 0)
+    if amax * bmax * scale > INT64_MAX:
         try:
             checked_mul(name, checked_mul(name, a, b), scale)
         except CountOverflowError as exc:
-            raise CountOverflowError(f"{exc} (in the block from item {offset})") from None
-    return a * b
+            raise CountOverflowError(f"{exc} (in the block from item {b_.offset})") from None
+    return mul(a, b, b_.scratch)
 
 
 def _soundtrack(opts: Mapping[str, Any], videos: _Videos) -> Callable[[_Batch], Any]:
@@ -212,7 +227,7 @@ def _soundtrack(opts: Mapping[str, Any], videos: _Videos) -> Callable[[_Batch], 
 # -- Qwen2-VL / Qwen2.5-VL / Qwen2.5-Omni -------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _QwenCall:
     """One call's options, checked once: how frames are sampled and resized."""
 
@@ -226,8 +241,24 @@ class _QwenCall:
     max_p: int = 0
     total_px: float = 0.0
     user_max: int | None = None
-    rows: I64 | None = None  # "grid" mode over many videos: the whole call's grid
-    cols: I64 | None = None
+
+
+#: Each rule's checked options for a call that passes none (the common call): the checks
+#: depend on the rule's constants only. Keyed by id() (hashing a frozen dataclass hashes
+#: all its fields on every call); the rule is kept alive with its entry so the id stays
+#: its own.
+_DEFAULT_CALLS: dict[int, tuple[Any, Any]] = {}
+
+
+def _options(rule: Any, opts: Mapping[str, Any]) -> Any:
+    if opts:
+        return rule._call(opts)
+    hit = _DEFAULT_CALLS.get(id(rule))
+    if hit is None or hit[0] is not rule:
+        if len(_DEFAULT_CALLS) > 256:
+            _DEFAULT_CALLS.clear()
+        hit = _DEFAULT_CALLS[id(rule)] = (rule, rule._call({}))
+    return hit[1]
 
 
 @functools.lru_cache(maxsize=8)
@@ -349,7 +380,8 @@ class QwenVideoRule(VideoRule):
         if self.variant == "qwen-vl-utils":
             return kv.qwen_vl_utils_nframes(b.total, b.fps, fps=c.sample_fps,
                                             min_frames=c.min_frames, max_frames=c.max_frames,
-                                            nframes=c.nframes, offset=b.offset)
+                                            nframes=c.nframes, offset=b.offset,
+                                            scratch=b.scratch)
         if self.variant == "vllm":
             return _min(b.total, c.nframes if c.nframes is not None else self.num_frames)
         if not c.do_sample:
@@ -357,18 +389,13 @@ class QwenVideoRule(VideoRule):
         return kv.hf_qwen2_nframes(b.total, b.fps, fps=c.sample_fps, min_frames=c.min_frames,
                                    max_frames=int(c.max_frames or 0), num_frames=c.nframes,
                                    temporal_patch_size=self.temporal_patch_size,
-                                   offset=b.offset)
+                                   offset=b.offset, scratch=b.scratch)
 
-    def _grid(self, c: _QwenCall, b: _Batch, n: Any) -> tuple[Any, Any]:
+    def _grid(self, c: _QwenCall, b: _Batch, n: Any,
+              fixed: tuple[I64, I64] | None) -> tuple[Any, Any]:
         f = self.factor
-        if c.mode == "grid":
-            if b.sl is None:
-                hb, wb = smart_resize_scalar(b.h, b.w, factor=f, min_pixels=c.min_p,
-                                             max_pixels=c.max_p, max_ratio=self.max_ratio,
-                                             variant="transformers")
-                return hb // f, wb // f
-            assert c.rows is not None and c.cols is not None
-            return c.rows[b.sl], c.cols[b.sl]
+        if fixed is not None:
+            return fixed[0][b.sl], fixed[1][b.sl]
         if c.mode == "cap":
             # Qwen2VLVideoProcessor.resize: an integer share of the total budget per frame.
             budget = int(self.max_video_tokens * f * f * 0.9) * self.temporal_patch_size
@@ -376,24 +403,31 @@ class QwenVideoRule(VideoRule):
             mp: Any = (max(min(c.max_p, budget // n), floor_p) if _is_int(n)
                        else np.maximum(np.minimum(c.max_p, budget // n), floor_p))
             variant = "transformers"
-        else:
+        elif c.mode == "vl-utils":
             mp = _vl_utils_budget(n, self.video_max_pixels, c.total_px, c.min_p, c.user_max)
             variant = "qwen-vl-utils"
+        else:
+            # Fixed bounds for one video: the reference's Python arithmetic (the same as
+            # the image kernel's; tests/test_video_properties.py checks the two agree).
+            mp, variant = c.max_p, "transformers"
         return kv.bounded_grid(None, b.h, b.w, factor=f, min_pixels=c.min_p, max_pixels=mp,
-                               max_ratio=self.max_ratio, variant=variant, offset=b.offset)
+                               max_ratio=self.max_ratio, variant=variant, offset=b.offset,
+                               scratch=b.scratch)
 
     def _core(self, c: _QwenCall, sound: Callable[[_Batch], Any] | None,
-              b: _Batch) -> dict[str, Any]:
+              fixed: tuple[I64, I64] | None, b: _Batch) -> dict[str, Any]:
         n = self._frames(c, b)
-        rows, cols = self._grid(c, b, n)
+        rows, cols = self._grid(c, b, n, fixed)
         tps = self.temporal_patch_size
         m2 = self.merge_size * self.merge_size
-        grid_t = (n + tps - 1) // tps
-        placeholders = _checked_product("tokens", grid_t, rows * cols, b.offset, m2)
-        out = {"tokens": placeholders + self.wrapper_tokens, "patches": placeholders * m2}
+        grid_t = ceil_div_by(n, tps, b.scratch)
+        area = mul(rows, cols, b.scratch)
+        placeholders = _checked_product("tokens", grid_t, area, b, m2)
+        out = {"tokens": add(placeholders, self.wrapper_tokens, out=b.dest("tokens")),
+               "patches": mul(placeholders, m2, out=b.dest("patches"))}
         if sound is not None:
-            samples = ka.samples_of(sound(b), 16_000)
-            audio, _ = _omni_audio(self.audio_max_seconds)._core(samples, b.offset)
+            samples = ka.samples_of(sound(b), 16_000, b.scratch)
+            audio, _ = _omni_audio(self.audio_max_seconds)._core(samples, b.offset, b.scratch)
             out["tokens"] = out["tokens"] + audio
             out["audio_tokens"] = audio
         if b.full:
@@ -405,24 +439,24 @@ class QwenVideoRule(VideoRule):
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
                  fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens for these videos; see the class docstring for the variants."""
-        c = self._call(opts)
-        audio_on = _opt_bool(opts, "use_audio_in_video", False)
+        c = _options(self, opts)
+        audio_on = bool(opts) and _opt_bool(opts, "use_audio_in_video", False)
         if audio_on and not self.audio_in_video:
             raise InvalidInputError(
                 f"{self.name}: this model does not take the soundtrack "
                 "(use_audio_in_video is for Qwen2.5-Omni)")
         videos = _Videos(heights, widths, durations, fps, total_frames)
+        fixed = None
         if c.mode == "grid" and videos.one is None:
             # Fixed bounds: the image kernel sizes every video's frames in one call (it
             # walks the arrays in blocks and threads itself).
-            c.rows, c.cols = smart_resize_grid(videos.arrays[0], videos.arrays[1],
-                                               factor=self.factor, min_pixels=c.min_p,
-                                               max_pixels=c.max_p, max_ratio=self.max_ratio,
-                                               variant="transformers")
+            fixed = smart_resize_grid(videos.arrays[0], videos.arrays[1], factor=self.factor,
+                                      min_pixels=c.min_p, max_pixels=c.max_p,
+                                      max_ratio=self.max_ratio, variant="transformers")
         # A probed soundtrack the model is not asked to use costs nothing.
         sound = _soundtrack(opts, videos) if audio_on else None
         derived = ("frames", "grid_t", "grid_h", "grid_w", "resized_h", "resized_w")
-        out, derivation = videos.run(functools.partial(self._core, c, sound),
+        out, derivation = videos.run(functools.partial(self._core, c, sound, fixed),
                                      ("tokens", "patches"),
                                      derived + (("audio_tokens",) if audio_on else ()))
         notes = [self._note(opts)]
@@ -451,7 +485,7 @@ class QwenVideoRule(VideoRule):
                 + "; odd frame counts padded to pairs")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Qwen3Call:
     sample_fps: float
     nframes: int | None
@@ -549,14 +583,17 @@ class Qwen3VideoRule(VideoRule):
         if self.variant == "qwen-vl-utils":
             n = kv.qwen_vl_utils_nframes(b.total, b.fps, fps=c.sample_fps,
                                          min_frames=c.min_frames, max_frames=c.max_frames,
-                                         nframes=c.nframes, offset=b.offset)
+                                         nframes=c.nframes, offset=b.offset,
+                                         scratch=b.scratch)
             mp = _vl_utils_budget(n, self.video_max_pixels, c.total_px, c.min_p, c.user_max)
             rows, cols = kv.bounded_grid(None, b.h, b.w, factor=f, min_pixels=c.min_p,
                                          max_pixels=mp, max_ratio=self.max_ratio,
-                                         variant="qwen-vl-utils", offset=b.offset)
+                                         variant="qwen-vl-utils", offset=b.offset,
+                                         scratch=b.scratch)
         else:
             n = kv.hf_qwen3_nframes(b.total, b.fps, fps=c.sample_fps, min_frames=c.min_frames,
-                                    max_frames=int(c.max_frames or 0), num_frames=c.nframes)
+                                    max_frames=int(c.max_frames or 0), num_frames=c.nframes,
+                                    scratch=b.scratch)
             hi: Any = c.max_p
             if c.cap:
                 floor_p = int(c.min_p * 1.05)
@@ -567,20 +604,25 @@ class Qwen3VideoRule(VideoRule):
             rows, cols = kv.qwen3_video_grid(n, b.h, b.w, factor=f, temporal_factor=tps,
                                              min_pixels=c.min_p, max_pixels=hi,
                                              max_ratio=self.max_ratio, offset=b.offset,
-                                             grid=True)
-        grid_t = (n + tps - 1) // tps
+                                             grid=True, scratch=b.scratch)
+        sc = b.scratch
+        grid_t = ceil_div_by(n, tps, sc)
         m2 = self.merge_size * self.merge_size
-        placeholders = _checked_product("tokens", grid_t, rows * cols, b.offset, m2)
-        wrappers = self.wrapper_tokens + (2 * grid_t if self.timestamps else 0)
-        out = {"patches": placeholders * m2, "wrappers": wrappers}
-        text: Any = 0
+        placeholders = _checked_product("tokens", grid_t, mul(rows, cols, sc), b, m2)
+        out = {"patches": mul(placeholders, m2, out=b.dest("patches"))}
         if self.timestamps:
+            wrappers = add(mul(grid_t, 2, sc), self.wrapper_tokens, out=b.dest("wrappers"))
             digits = kv.qwen3_timestamp_digits(
-                b.total, n, b.fps, temporal_patch_size=tps, offset=b.offset,
+                b.total, n, b.fps, temporal_patch_size=tps, offset=b.offset, scratch=sc,
                 linspace="torch" if self.variant == "qwen-vl-utils" else "numpy")
-            text = grid_t * self.TIMESTAMP_FIXED_TOKENS + digits
+            text = mul(grid_t, self.TIMESTAMP_FIXED_TOKENS, sc)
+            text = add(text, digits, out=text if not _is_int(text) else None)
             out["text_tokens"] = text
-        out["tokens"] = placeholders + wrappers + text
+            out["tokens"] = add(add(placeholders, wrappers, sc), text, out=b.dest("tokens"))
+        else:
+            wrappers = self.wrapper_tokens
+            out["tokens"] = add(placeholders, wrappers, out=b.dest("tokens"))
+        out["wrappers"] = wrappers
         if b.full:
             m = self.merge_size
             out.update(frames=n, grid_t=grid_t, grid_h=rows * m, grid_w=cols * m,
@@ -590,7 +632,7 @@ class Qwen3VideoRule(VideoRule):
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
                  fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens for these videos, timestamp text included."""
-        c = self._call(opts)
+        c = _options(self, opts)
         videos = _Videos(heights, widths, durations, fps, total_frames)
         derived = ("frames", "grid_t", "grid_h", "grid_w", "resized_h", "resized_w")
         if self.timestamps:
@@ -642,10 +684,10 @@ class GeminiVideoRule(VideoRule):
 
     def _core(self, per_frame: int, sample_fps: float, sound: Callable[[_Batch], Any],
               b: _Batch) -> dict[str, Any]:
-        frames = kv.frames_at_rate(b.d, sample_fps)
-        frame_tok = frames * per_frame
-        audio = ka.rate_tokens_of(sound(b), self.audio_tokens_per_second, "ceil")
-        out = {"tokens": frame_tok + audio}
+        frames = kv.frames_at_rate(b.d, sample_fps, scratch=b.scratch)
+        frame_tok = mul(frames, per_frame, b.scratch)
+        audio = ka.rate_tokens_of(sound(b), self.audio_tokens_per_second, "ceil", b.scratch)
+        out = {"tokens": add(frame_tok, audio, out=b.dest("tokens"))}
         if b.full:
             out.update(frames=frames, frame_tokens=frame_tok, audio_tokens=audio)
         return out
@@ -766,31 +808,10 @@ class DitLatentRule(VideoRule):
         """The frame rate assumed when the caller gives none: the model's native rate."""
         return self.native_fps
 
-    def _core(self, num_frames: Any, b: _Batch) -> dict[str, Any]:
-        m = self.spatial_multiple
+    def _grid(self, nf: Any, b: _Batch) -> dict[str, Any]:
+        """The latent grid, checked (one video, or the whole call for the derivation)."""
         h, w = b.h, b.w
-        if _is_int(h):
-            bad_at = 0 if h % m or w % m else -1
-        else:
-            bad = (h % m != 0) | (w % m != 0)
-            bad_at = int(np.flatnonzero(bad)[0]) if bad.any() else -1
-        if bad_at >= 0:
-            hh, ww = (h, w) if _is_int(h) else (int(h[bad_at]), int(w[bad_at]))
-            raise InvalidInputError(
-                f"video {b.offset + bad_at}: height = {hh}, width = {ww}; this pipeline "
-                f"requires both to be multiples of {m} (it raises otherwise), e.g. "
-                f"{ww - ww % m or m}x{hh - hh % m or m} (w x h)"
-            )
-        vt = self.vae_temporal
-        if num_frames is None:
-            nf = (b.total - 1 + vt - 1) // vt * vt + 1  # smallest 4k+1 >= frames
-        else:
-            nf = num_frames if _is_int(num_frames) else num_frames[b.sl]
-        lt, lh, lw, _ = kv.dit_latent_grid(h, w, nf, vae_temporal=vt,
-                                           vae_spatial=self.vae_spatial, patch_t=self.patch_t,
-                                           patch_hw=self.patch_hw,
-                                           pad_latent_t=self.pad_latent_t,
-                                           frame_multiple_round_down=self.round_frames_down)
+        lt, lh, lw, _ = kv.dit_latent_grid(h, w, nf, **self._shape_kw())
         gt, gh, gw = lt // self.patch_t, lh // self.patch_hw, lw // self.patch_hw
         if _is_int(gh):
             empty_at = 0 if gh == 0 or gw == 0 else -1
@@ -806,13 +827,56 @@ class DitLatentRule(VideoRule):
                 f"one latent patch ({self.vae_spatial * self.patch_hw} px); the pipeline "
                 "cannot generate it"
             )
-        tokens = _checked_product("tokens", _checked_product("tokens", gt, gh, b.offset), gw,
-                                  b.offset)
-        out = {"tokens": tokens}
+        tokens = _checked_product("tokens", _checked_product("tokens", gt, gh, b), gw, b)
+        return {"tokens": tokens, "frames": nf, "grid_t": gt, "grid_h": gh, "grid_w": gw,
+                "latent_t": lt, "latent_h": lh, "latent_w": lw}
+
+    def _shape_kw(self) -> dict[str, Any]:
+        return {"vae_temporal": self.vae_temporal, "vae_spatial": self.vae_spatial,
+                "patch_t": self.patch_t, "patch_hw": self.patch_hw,
+                "pad_latent_t": self.pad_latent_t,
+                "frame_multiple_round_down": self.round_frames_down}
+
+    def _core(self, num_frames: Any, b: _Batch) -> dict[str, Any]:
+        m = self.spatial_multiple
+        h, w = b.h, b.w
+        if _is_int(h):
+            bad_at = 0 if h % m or w % m else -1
+        elif m & (m - 1) == 0:
+            # A power of two: one bitwise pass for both sides, a mask only on failure.
+            bad_at = -1
+            if int(((h | w) & (m - 1)).max()) if h.size else 0:
+                bad_at = _first_true((h % m != 0) | (w % m != 0))
+        else:
+            bad = (h % m != 0) | (w % m != 0)
+            bad_at = _first_true(bad) if bad.any() else -1
+        if bad_at >= 0:
+            hh, ww = (h, w) if _is_int(h) else (int(h[bad_at]), int(w[bad_at]))
+            raise InvalidInputError(
+                f"video {b.offset + bad_at}: height = {hh}, width = {ww}; this pipeline "
+                f"requires both to be multiples of {m} (it raises otherwise), e.g. "
+                f"{ww - ww % m or m}x{hh - hh % m or m} (w x h)"
+            )
+        vt = self.vae_temporal
+        if num_frames is not None:
+            nf = num_frames if _is_int(num_frames) else num_frames[b.sl]
+        elif _is_int(b.total):
+            nf = (b.total - 1 + vt - 1) // vt * vt + 1  # smallest 4k+1 >= frames
+        else:
+            nf = ceil_div_by(b.total - 1, vt, b.scratch)
+            nf *= vt
+            nf += 1
         if b.full:
-            out.update(frames=nf, grid_t=gt, grid_h=gh, grid_w=gw, latent_t=lt, latent_h=lh,
-                       latent_w=lw)
-        return out
+            return self._grid(nf, b)
+        # The block path: tokens only. Their maximum comes from the largest inputs (the
+        # count grows with each), so one Python evaluation rules out int64 overflow.
+        top = kv.dit_latent_grid(int(h.max()), int(w.max()), int(nf.max()),
+                                 **self._shape_kw())[3]
+        tokens = kv.dit_latent_tokens(h, w, nf, scratch=b.scratch, out=b.dest("tokens"),
+                                      **self._shape_kw())
+        if top > INT64_MAX or int(tokens.min()) == 0:
+            return self._grid(nf, b)  # raises, naming the video
+        return {"tokens": tokens}
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
                  fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:

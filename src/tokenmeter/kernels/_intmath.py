@@ -7,6 +7,7 @@ the offending value and its index, before any arithmetic happens, so a numpy
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -78,7 +79,9 @@ def as_int_array(name: str, values: Any, *, low: int = 1, high: int = MAX_SIDE) 
         i = int(np.argmax(arr))
         raise CountOverflowError(f"{_describe(name, arr, i)} does not fit in int64")
     arr = arr.astype(np.int64, copy=False)
-    if arr.size:
+    # Two reductions settle the common all-valid case without a mask as large as the
+    # input; the mask is built only to name the first bad value.
+    if arr.size and (int(arr.min()) < low or int(arr.max()) > high):
         bad = (arr < low) | (arr > high)
         if bad.any():
             i = _first_bad(bad)
@@ -108,7 +111,11 @@ def as_durations(name: str, values: Any, *, low: float = 0.0, high: float = MAX_
     ):
         raise InvalidInputError(f"{name} must be numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float64, copy=False)
-    if arr.size:
+    # min/max propagate NaN, which then fails both comparisons, so two reductions settle
+    # the common all-valid case; the masks are built only to name the first bad value.
+    mn, mx = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    if arr.size and not ((mn >= low if low_inclusive else mn > low) and mx <= high
+                         and math.isfinite(mn) and math.isfinite(mx)):
         too_low = (arr < low) if low_inclusive else (arr <= low)
         bad = ~np.isfinite(arr) | too_low | (arr > high)
         if bad.any():

@@ -22,7 +22,8 @@ Rate rules (Gemini 32/s, OpenAI realtime 10/s in and 20/s out) use
 not ``ceil(3.0000000000000004) = 4``.
 
 The ``*_of`` functions are the unchecked cores the rules call on inputs they have already
-checked, one block at a time.
+checked, one block at a time: given a ``scratch`` (:mod:`tokenmeter.kernels._avblocks`)
+their array steps run in place in its work arrays instead of allocating temporaries.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import InvalidInputError
+from ._avblocks import Scratch, work
 from ._intmath import MAX_DURATION, as_durations, as_int_array, ceil_div
 
 __all__ = [
@@ -75,13 +77,16 @@ def _seconds(value: Any) -> Any:
     return as_durations("duration", value)
 
 
-def samples_of(durations: Any, sample_rate: int) -> Any:
+def samples_of(durations: Any, sample_rate: int, scratch: Scratch | None = None) -> Any:
     """``round(duration * sample_rate)`` half to even, unchecked (float or float64 array)."""
     if type(durations) is float:
         return round(durations * sample_rate)
-    x = np.multiply(durations, float(sample_rate))
+    d = np.asarray(durations)
+    x = np.multiply(d, float(sample_rate), out=work(scratch, d.shape))
     np.rint(x, out=x)
-    return x.astype(np.int64)
+    out = work(scratch, d.shape, np.int64)
+    np.copyto(out, x, casting="unsafe")
+    return out
 
 
 def samples_from_durations(durations: Any, sample_rate: int = 16_000) -> Any:
@@ -118,14 +123,30 @@ def resampled_length(samples: Any, orig_sr: Any, target_sr: int = 16_000) -> Any
     return np.where(sr == target_sr, n, out)
 
 
+def _ceil_div_into(out: np.ndarray, a: np.ndarray, d: int) -> np.ndarray:
+    """``-(-a // d)`` written into ``out``."""
+    np.negative(a, out=out)
+    np.floor_divide(out, d, out=out)
+    return np.negative(out, out=out)
+
+
 def mel_frames_of(samples: Any, hop_length: int, max_frames: int | None,
-                  padding: Literal["max_length", "longest"]) -> Any:
+                  padding: Literal["max_length", "longest"],
+                  scratch: Scratch | None = None) -> Any:
     """:func:`mel_frames` on checked samples (a Python int or an int64 array)."""
-    frames = ceil_div(samples, hop_length) if padding == "max_length" else samples // hop_length
+    if type(samples) is int:
+        frames = ceil_div(samples, hop_length) if padding == "max_length" else (
+            samples // hop_length)
+        return frames if max_frames is None else min(frames, max_frames)
+    s = np.asarray(samples)
+    out = work(scratch, s.shape, np.int64)
+    if padding == "max_length":
+        _ceil_div_into(out, s, hop_length)
+    else:
+        np.floor_divide(s, hop_length, out=out)
     if max_frames is not None:
-        frames = min(frames, max_frames) if type(frames) is int else np.minimum(frames,
-                                                                                max_frames)
-    return frames
+        np.minimum(out, max_frames, out=out)
+    return out
 
 
 def mel_frames(samples: Any, *, hop_length: int = 160, max_frames: int | None = None,
@@ -145,7 +166,7 @@ def mel_frames(samples: Any, *, hop_length: int = 160, max_frames: int | None = 
                          padding)
 
 
-def qwen_audio_tokens(mel: Any) -> tuple[Any, Any]:
+def qwen_audio_tokens(mel: Any, scratch: Scratch | None = None) -> tuple[Any, Any]:
     """Qwen2-Audio / Qwen2.5-Omni encoder lengths from mel frames ``L`` (``L >= 0``).
 
     Returns:
@@ -154,35 +175,54 @@ def qwen_audio_tokens(mel: Any) -> tuple[Any, Any]:
         Python floor division is kept, so 1 or 2 mel frames give 0 tokens, as the
         processor does (and 0 frames give 0 of each).
     """
-    if type(mel) is not int:
-        mel = np.asarray(mel, dtype=np.int64)
     # ``x >> 1`` is floor(x / 2) for either sign, in Python and in numpy alike, and is one
     # cheap pass where ``// 2`` is a division.
-    positions = ((mel - 1) >> 1) + 1
-    tokens = ((positions - 2) >> 1) + 1
-    return positions, tokens
+    if type(mel) is int:
+        positions = ((mel - 1) >> 1) + 1
+        return positions, ((positions - 2) >> 1) + 1
+    m = np.asarray(mel, dtype=np.int64)
+    pos = np.subtract(m, 1, out=work(scratch, m.shape, np.int64))
+    np.right_shift(pos, 1, out=pos)
+    pos += 1
+    tok = np.subtract(pos, 2, out=work(scratch, m.shape, np.int64))
+    np.right_shift(tok, 1, out=tok)
+    tok += 1
+    return pos, tok
 
 
-def qwen3_omni_tokens(mel: Any, n_window: int = 50) -> Any:
+def qwen3_omni_tokens(mel: Any, n_window: int = 50, scratch: Scratch | None = None) -> Any:
     """Qwen3-Omni audio tokens from mel frames: 13 per full ``2 * n_window`` frames plus
     the conv output of the remainder (``_get_feat_extract_output_lengths``)."""
-    if type(mel) is not int:
-        mel = np.asarray(mel, dtype=np.int64)
-    full, leave = divmod(mel, 2 * n_window)
-    feat = ((leave - 1) >> 1) + 1
-    tail = ((((feat - 1) >> 1) + 1 - 1) >> 1) + 1
-    return tail + full * 13
+    if type(mel) is int:
+        full, leave = divmod(mel, 2 * n_window)
+        feat = ((leave - 1) >> 1) + 1
+        return ((((feat - 1) >> 1) + 1 - 1) >> 1) + 1 + full * 13
+    m = np.asarray(mel, dtype=np.int64)
+    full = work(scratch, m.shape, np.int64)
+    leave = work(scratch, m.shape, np.int64)
+    np.divmod(m, 2 * n_window, out=(full, leave))
+    # feat = (leave - 1) // 2 + 1 and tail = ((feat - 1) // 2 + 1 - 1) // 2 + 1 are
+    # floor((leave - 1) / 8) + 1: three floor halvings, one arithmetic shift.
+    leave -= 1
+    np.right_shift(leave, 3, out=leave)
+    leave += 1
+    full *= 13
+    leave += full
+    return leave
 
 
-def whisper_windows(samples: Any, *, window_samples: int = 480_000) -> Any:
+def whisper_windows(samples: Any, *, window_samples: int = 480_000,
+                    scratch: Scratch | None = None) -> Any:
     """30-second windows Whisper encodes for ``samples``: ``max(1, ceil(samples / window))``.
 
     The feature extractor pads every input to a whole window (an empty clip becomes one
     window of silence), and long audio is encoded window by window.
     """
     n = _count("samples", samples, 0, MAX_SAMPLES)
-    windows = ceil_div(n, window_samples)
-    return max(windows, 1) if type(windows) is int else np.maximum(windows, 1)
+    if type(n) is int:
+        return max(ceil_div(n, window_samples), 1)
+    out = _ceil_div_into(work(scratch, n.shape, np.int64), n, window_samples)
+    return np.maximum(out, 1, out=out)
 
 
 def _check_rounding(rounding: str) -> None:
@@ -192,15 +232,24 @@ def _check_rounding(rounding: str) -> None:
         )
 
 
-def rate_tokens_of(durations: Any, tokens_per_second: int, rounding: Rounding) -> Any:
+def rate_tokens_of(durations: Any, tokens_per_second: int, rounding: Rounding,
+                   scratch: Scratch | None = None) -> Any:
     """:func:`rate_tokens` on checked durations (a float or a float64 array)."""
-    us = samples_of(durations, _US_PER_S)
-    num = us * int(tokens_per_second)
+    if type(durations) is float:
+        num = round(durations * _US_PER_S) * int(tokens_per_second)
+        if rounding == "ceil":
+            return ceil_div(num, _US_PER_S)
+        if rounding == "floor":
+            return num // _US_PER_S
+        q, r = divmod(num, _US_PER_S)
+        return q + ((2 * r > _US_PER_S) or (2 * r == _US_PER_S and q % 2 == 1))
+    num = samples_of(durations, _US_PER_S, scratch)
+    num *= int(tokens_per_second)
     if rounding == "ceil":
-        return ceil_div(num, _US_PER_S)
+        return _ceil_div_into(num, num, _US_PER_S)
     if rounding == "floor":
-        return num // _US_PER_S
-    q, r = divmod(num, _US_PER_S)
+        return np.floor_divide(num, _US_PER_S, out=num)
+    q, r = np.divmod(num, _US_PER_S)
     return q + ((2 * r > _US_PER_S) | ((2 * r == _US_PER_S) & (q % 2 == 1)))
 
 

@@ -33,6 +33,7 @@ transcriptions of the references and against each other.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -42,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidInputError
+from ._avblocks import Scratch, work
 from ._intmath import I64, ceil_div
 
 __all__ = [
@@ -90,6 +92,18 @@ def _floor_to(x: F64, factor: int) -> F64:
     return x
 
 
+def _pair(total_frames: Any, video_fps: Any) -> tuple[I64, F64]:
+    total, src = np.broadcast_arrays(_i64(total_frames), _f64(video_fps))
+    return total, src
+
+
+def _as_int(x: F64, scratch: Scratch | None) -> I64:
+    """Whole-number floats as int64 (into scratch inside a block)."""
+    out = work(scratch, x.shape, np.int64)
+    np.copyto(out, x, casting="unsafe")
+    return out
+
+
 def _nframes_error(index: int, n: int, total: int, ff: int) -> InvalidInputError:
     return InvalidInputError(
         f"video {index}: qwen-vl-utils would sample {n} of {total} frames; it needs "
@@ -100,7 +114,7 @@ def _nframes_error(index: int, n: int, total: int, ff: int) -> InvalidInputError
 def qwen_vl_utils_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
                           min_frames: int = 4, max_frames: int | None = None,
                           nframes: int | None = None, frame_factor: int = 2,
-                          offset: int = 0) -> Any:
+                          offset: int = 0, scratch: Scratch | None = None) -> Any:
     """Frames ``qwen_vl_utils.smart_nframes`` samples (versions 0.0.10 to 0.0.14).
 
     ``n = floor(min(max(total / video_fps * fps, ceil(min_frames)), floor(min(768,
@@ -125,35 +139,33 @@ def qwen_vl_utils_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0
         if not ff <= n <= t:
             raise _nframes_error(offset, n, t, ff)
         return n
-    total = _i64(total_frames)
-    src = _f64(video_fps)
-    shape = np.broadcast(total, src).shape
+    total, src = _pair(total_frames, video_fps)
     if nframes is not None:
         c = round(nframes / ff) * ff
-        n = np.full(shape, c, np.int64)
-        bad = (n < ff) | (n > total)
-        if bad.any():
-            i = _first(bad)
-            raise _nframes_error(offset + i, c, int(np.broadcast_to(total, shape).ravel()[i]), ff)
+        n = np.full(total.shape, c, np.int64)
+        if total.size and (c < ff or int(total.min()) < c):
+            i = _first((n < ff) | (n > total))
+            raise _nframes_error(offset + i, c, int(total.ravel()[i]), ff)
         return n
     # floor(min(max(x, lo), hi, total) / 2) * 2 == min(max(F(x), lo), F(hi), F(total)) for
     # the monotone F = floor(. / 2) * 2 (lo and F(hi) are already multiples of 2); the
     # cap min(768, total) is min(768, F(total)) after F. Fewer passes, same numbers.
     lo = math.ceil(min_frames / ff) * ff
     hi = math.floor((768 if max_frames is None else max_frames) / ff) * ff
-    tf = total.astype(np.float64)
-    x = np.divide(tf, src)
+    x = np.divide(total, src, out=work(scratch, total.shape))
     np.multiply(x, fps, out=x)
     _floor_to(x, ff)
     np.maximum(x, lo, out=x)
     np.minimum(x, hi, out=x)
-    np.minimum(x, _floor_to(np.broadcast_to(tf, shape).copy(), ff), out=x)
+    ft = np.divide(total, ff, out=work(scratch, total.shape))
+    np.floor(ft, out=ft)
+    np.multiply(ft, ff, out=ft)
+    np.minimum(x, ft, out=x)
     # n <= F(total) <= total always, so only the lower end can fail.
     if x.size and float(x.min()) < ff:
         i = _first(x < ff)
-        raise _nframes_error(offset + i, int(x.ravel()[i]),
-                             int(np.broadcast_to(total, shape).ravel()[i]), ff)
-    return x.astype(np.int64)
+        raise _nframes_error(offset + i, int(x.ravel()[i]), int(total.ravel()[i]), ff)
+    return _as_int(x, scratch)
 
 
 def _hf_qwen2_error(index: int, n: float, total: int, tps: int) -> InvalidInputError:
@@ -166,7 +178,7 @@ def _hf_qwen2_error(index: int, n: float, total: int, tps: int) -> InvalidInputE
 def hf_qwen2_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
                      min_frames: int = 4, max_frames: int = 768,
                      num_frames: int | None = None, temporal_patch_size: int = 2,
-                     offset: int = 0) -> Any:
+                     offset: int = 0, scratch: Scratch | None = None) -> Any:
     """Frames ``Qwen2VLVideoProcessor.sample_frames`` returns.
 
     The target ``n`` is ``floor(min(max(total / video_fps * fps, min_frames),
@@ -189,34 +201,37 @@ def hf_qwen2_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
         if n < 1 or n > t:
             raise _hf_qwen2_error(offset, n, t, tps)
         return math.ceil(t / (t / n))
-    total = _i64(total_frames)
-    src = _f64(video_fps)
-    shape = np.broadcast(total, src).shape
-    tf = np.broadcast_to(total, shape).astype(np.float64)
+    total, src = _pair(total_frames, video_fps)
+    tf = work(scratch, total.shape)
+    np.copyto(tf, total, casting="unsafe")
+    n = work(scratch, total.shape)
     if num_frames is not None:
-        n = np.full(shape, float(round(num_frames / tps) * tps))
+        n.fill(float(round(num_frames / tps) * tps))
     else:
         # As in qwen_vl_utils_nframes: the monotone floor-to-pairs commutes with min/max.
-        n = np.divide(tf, src)
+        np.divide(tf, src, out=n)
         np.multiply(n, fps, out=n)
         _floor_to(n, tps)
         np.maximum(n, math.floor(min_frames / tps) * tps, out=n)
         np.minimum(n, math.floor(max_frames / tps) * tps, out=n)
-        np.minimum(n, _floor_to(tf.copy(), tps), out=n)
+        ft = np.divide(tf, tps, out=work(scratch, total.shape))
+        np.floor(ft, out=ft)
+        np.multiply(ft, tps, out=ft)
+        np.minimum(n, ft, out=n)
     # Sampled from the rate, n <= F(total) <= total; a given num_frames may exceed total.
     if n.size and (float(n.min()) < 1 or (num_frames is not None and bool((n > tf).any()))):
         i = _first((n < 1) | (n > tf))
         raise _hf_qwen2_error(offset + i, float(n.ravel()[i]), int(tf.ravel()[i]), tps)
     # len(torch.arange(0, total, total / n)) = ceil(total / (total / n)) in float64.
-    q = np.divide(tf, n)
-    np.divide(tf, q, out=q)
-    np.ceil(q, out=q)
-    return q.astype(np.int64)
+    np.divide(tf, n, out=n)
+    np.divide(tf, n, out=n)
+    np.ceil(n, out=n)
+    return _as_int(n, scratch)
 
 
 def hf_qwen3_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
                      min_frames: int = 4, max_frames: int = 768,
-                     num_frames: int | None = None) -> Any:
+                     num_frames: int | None = None, scratch: Scratch | None = None) -> Any:
     """Frames ``Qwen3VLVideoProcessor.sample_frames`` returns.
 
     ``n = min(max(int(total / video_fps * fps), min_frames), max_frames, total)`` (``int``
@@ -231,21 +246,19 @@ def hf_qwen3_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
         t = int(total_frames)
         x = t / float(video_fps) * fps
         return min(max(math.floor(min(x, max_frames)), min_frames), max_frames, t)
-    total = _i64(total_frames)
-    src = _f64(video_fps)
-    shape = np.broadcast(total, src).shape
+    total, src = _pair(total_frames, video_fps)
     if num_frames is not None:
-        return np.full(shape, num_frames, np.int64)
-    x = np.divide(total, src)
+        return np.full(total.shape, num_frames, np.int64)
+    x = np.divide(total, src, out=work(scratch, total.shape))
     np.multiply(x, fps, out=x)
     np.minimum(x, max_frames, out=x)
     np.floor(x, out=x)
     np.maximum(x, min_frames, out=x)
     np.minimum(x, total, out=x)
-    return x.astype(np.int64)
+    return _as_int(x, scratch)
 
 
-def frames_at_rate(durations: Any, sample_fps: Any) -> Any:
+def frames_at_rate(durations: Any, sample_fps: Any, *, scratch: Scratch | None = None) -> Any:
     """Frames sampled at ``sample_fps`` from a clip of ``durations`` seconds.
 
     ``ceil(duration * sample_fps)``, with the product first rounded to 6 decimals so that
@@ -256,10 +269,12 @@ def frames_at_rate(durations: Any, sample_fps: Any) -> Any:
     if _one(durations) and _one(sample_fps):
         y = round(durations * sample_fps * 1e6) / 1e6
         return max(math.ceil(y), 1)
-    x = np.round(_f64(durations) * _f64(sample_fps), 6)
+    d, r = np.broadcast_arrays(_f64(durations), _f64(sample_fps))
+    x = np.multiply(d, r, out=work(scratch, d.shape))
+    np.round(x, 6, out=x)
     np.ceil(x, out=x)
     np.maximum(x, 1, out=x)
-    return x.astype(np.int64)
+    return _as_int(x, scratch)
 
 
 # -- frame indices and Qwen3-VL timestamps ------------------------------------------------
@@ -395,20 +410,31 @@ def _ts_loop(total: int, m: int, fps: float, linspace: Linspace, tps: int) -> in
     return timestamp_digits_loop(idx, fps, tps)
 
 
-def _torch_index(j: F64, stop: F64, m: F64, half: F64) -> F64:
-    """Float32 ``torch.linspace`` indices ``j`` (float64 in and out), vectorized."""
+def _torch_index(j: F64, stop: F64, m: F64) -> F64:
+    """Float32 ``torch.linspace(0, stop, m).round()`` at indices ``j`` (float64 in and out).
+
+    Used on the few videos whose timestamps need an exact evaluation, so it allocates.
+    """
     end = stop.astype(np.float32)
-    step = end / np.maximum(m - 1, 1).astype(np.float32)
+    step = end / np.maximum(m - 1, 1).astype(np.float32)  # m = 1: index 0 only
     lo = step * j.astype(np.float32)
-    hi = end - step * (m - 1 - j).astype(np.float32)
-    np.copyto(hi, lo, where=j < half)
+    np.rint(lo, out=lo)
+    hi = step * (m - 1 - j).astype(np.float32)
+    np.subtract(end, hi, out=hi)
     np.rint(hi, out=hi)
-    return hi.astype(np.float64)
+    # Pick the half each index falls in; both are whole numbers, so the arithmetic
+    # selection is exact (a masked copy costs several times more).
+    first = (j < np.floor(m / 2)).astype(np.float64)
+    out = lo.astype(np.float64)
+    out -= hi
+    out *= first
+    out += hi
+    return out
 
 
 def qwen3_timestamp_digits(total_frames: Any, num_frames: Any, video_fps: Any, *,
                            linspace: Linspace = "numpy", temporal_patch_size: int = 2,
-                           offset: int = 0) -> Any:
+                           offset: int = 0, scratch: Scratch | None = None) -> Any:
     """Integer digits over every temporal group's ``"<{t:.1f} seconds>"``, per video.
 
     Frames are ``linspace(0, total - 1, num_frames)`` rounded (``"numpy"``: the
@@ -419,13 +445,15 @@ def qwen3_timestamp_digits(total_frames: Any, num_frames: Any, video_fps: Any, *
     at or past ``c_k``.
 
     That group is found without visiting the others. With ``s = stop / (m - 1)`` (at
-    least 1 when ``m <= total``), group ``g`` sits at ``L(g) = (4g + 1) s / (2 fps)``
-    give or take a quarter of the spacing ``2 s / fps``: the rounded indices move ``t_g``
-    by at most ``1 / (2 fps)``, the padded last group by exactly a quarter, and float32
-    indices by a further ``(m - 1) * 2**-23`` of the spacing. So the first ``g`` with
-    ``t_g >= c`` is ``P`` or ``P + 1`` for ``P = ceil(c fps / (2 s) - 0.55)``, and one
-    exact evaluation of ``t_P`` (the reference's own float steps) decides. Videos outside
-    the proof's assumptions (more frames than ``total`` or than 65 536, timestamps of 16
+    least 1 when ``m <= total``), the full pair ``g`` sits at ``L(g) = (4g + 1) s / (2
+    fps)`` within ``r`` of the spacing ``2 s / fps``, ``r = 1 / (4 s)`` (each rounded index
+    moves ``t_g`` by at most ``1 / (4 fps)``), plus ``(m - 1) * 2**-22`` for float32
+    indices; a padded last group (odd ``m``) is exactly ``stop / fps``. So the first full
+    pair at or past ``c`` lies in ``[ceil(X - r), ceil(X + r)]`` for ``X = c fps / (2 s) -
+    1/4``: one candidate when those agree, else two, and one exact evaluation of ``t_P``
+    (the reference's own float steps) decides. The one-video path takes the wider bound
+    ``r = 1/4`` (the padded group included) and always evaluates. Videos outside the
+    proof's assumptions (more frames than ``total`` or than 65 536, timestamps of 16
     digits or more, a temporal patch size other than 2) take :func:`timestamp_digits_loop`.
 
     Returns:
@@ -433,74 +461,100 @@ def qwen3_timestamp_digits(total_frames: Any, num_frames: Any, video_fps: Any, *
         numbers.
     """
     if _one(total_frames) and _one(num_frames):
-        t, m = int(total_frames), int(num_frames)
+        t, m1 = int(total_frames), int(num_frames)
         if temporal_patch_size != 2:
-            return _ts_loop(t, m, float(video_fps), linspace, temporal_patch_size)
-        return _ts_digits_one(t, m, float(video_fps), linspace)
+            return _ts_loop(t, m1, float(video_fps), linspace, temporal_patch_size)
+        return _ts_digits_one(t, m1, float(video_fps), linspace)
     total_a, m_a, fps_a = np.broadcast_arrays(_i64(total_frames), _i64(num_frames),
                                               _f64(video_fps))
     shape = total_a.shape
-    total_i, m_i, fps = total_a.ravel(), m_a.ravel(), fps_a.ravel()
-    if temporal_patch_size != 2:
-        out = np.empty(total_i.shape, np.int64)
-        for i in range(out.size):
+    total_i, m_i, fps = total_a.reshape(-1), m_a.reshape(-1), fps_a.reshape(-1)
+    k = total_i.size
+    if temporal_patch_size != 2 or not k:
+        out = np.empty(k, np.int64)
+        for i in range(k):
             out[i] = _ts_loop(int(total_i[i]), int(m_i[i]), float(fps[i]), linspace,
                               temporal_patch_size)
         return out.reshape(shape)
-    m = m_i.astype(np.float64)
-    # A single frame is linspace(0, stop, 1) = [0]: the same as a clip whose stop is 0.
-    stop = np.subtract(total_i, 1, dtype=np.float64)
-    stop *= m > 1
-    s = stop / np.maximum(m - 1, 1)
-    groups = np.floor((m + 1) / 2)
-    last = m - 1
-    if linspace == "torch":
-        half = np.floor(m / 2)
 
-        def index(j: F64) -> F64:
-            return _torch_index(j, stop, m, half)
-    else:
-        # rint(j * s) is stop itself at j = m - 1: j * s is within 2 ulps of stop < 2**41,
-        # so numpy's y[-1] = stop needs no special case here.
-        def index(j: F64) -> F64:
-            v = j * s
-            np.rint(v, out=v)
-            return v
+    def buf() -> F64:
+        return work(scratch, k)
 
-    def t_at(g: F64) -> F64:
-        j = 2 * g
-        a = index(j)
-        np.add(j, 1, out=j)
-        np.minimum(j, last, out=j)
-        b = index(j)
-        np.divide(a, fps, out=a)
-        np.divide(b, fps, out=b)
-        a += b
-        a /= 2
-        return a
-
-    t_last = t_at(groups - 1)
-    ok = (m_i >= 1) & (m_i <= total_i) & (m_i <= _TS_MAX_FRAMES) & (t_last < _TS_THRESHOLDS[-1])
-    digits = groups.copy()
-    if ok.any():
-        top = float(t_last[ok].max())
-        with np.errstate(divide="ignore"):
-            fi = fps / (2 * s)  # inf where s == 0 (every timestamp is 0): P = G below
+    m = buf()
+    np.copyto(m, m_i, casting="unsafe")
+    stop = np.subtract(total_i, 1, out=buf(), casting="unsafe")
+    pairs = np.multiply(m, 0.5, out=buf())
+    np.floor(pairs, out=pairs)
+    odd = np.multiply(pairs, -2, out=buf())
+    odd += m
+    tl = np.divide(stop, fps, out=buf())  # the padded group's time; a bound on all of them
+    digits = np.add(pairs, odd, out=buf())  # one digit at least per group
+    flat_ok = int(m_i.min()) >= 2 and float(stop.min()) >= 1
+    if not flat_ok:
+        # A single frame is linspace(0, stop, 1) = [0], and a one-frame clip has only
+        # index 0: every timestamp is 0.0, one digit per group and no pair to search.
+        zero = (m_i < 2) | (stop < 1)
+        tl[zero] = 0.0
+        pairs[zero] = 0.0
+    top = float(tl.max())
+    ok_all = (int(m_i.max()) <= _TS_MAX_FRAMES and top < _TS_THRESHOLDS[-1]
+              and bool((m_i <= total_i).all()))
+    ok = None
+    if not ok_all:
+        ok = (m_i <= total_i) & (m_i <= _TS_MAX_FRAMES) & (tl < _TS_THRESHOLDS[-1])
+        top = float(tl[ok].max()) if ok.any() else 0.0
+    if top >= _TS_THRESHOLDS[0]:
+        s = np.subtract(m, 1, out=buf())
+        np.maximum(s, 1, out=s)
+        np.divide(stop, s, out=s)
+        if not flat_ok:
+            s[s <= 0] = 1.0  # those videos have no pairs left to count
+        x_per_c = np.divide(fps, s, out=buf())
+        x_per_c *= 0.5  # X = c * fps / (2 s) - 1/4
+        slack = np.divide(0.25, s, out=buf())
+        slack += (1 / 64 if linspace == "torch" else 1e-9) + 0.01
+        x, lo, hit_c = buf(), buf(), work(scratch, k, np.bool_)
         for c in _TS_THRESHOLDS:
             if c > top:
                 break
-            p = fi * c
-            p -= _TS_SLACK
-            np.ceil(p, out=p)
-            np.maximum(p, 0, out=p)
-            np.minimum(p, groups, out=p)
-            hit = t_at(np.minimum(p, groups - 1)) < c
-            p += hit
-            np.minimum(p, groups, out=p)
-            digits += groups
-            digits -= p
-    out = digits.astype(np.int64)
-    if not ok.all():
+            np.multiply(x_per_c, c, out=x)
+            x -= 0.25
+            np.subtract(x, slack, out=lo)
+            np.ceil(lo, out=lo)
+            x += slack
+            np.ceil(x, out=x)  # x is now the upper candidate Q
+            idx = np.flatnonzero(np.not_equal(lo, x, out=hit_c))
+            if idx.size:
+                p = lo[idx]
+                pi = pairs[idx]
+                g = np.maximum(p, 0)
+                np.minimum(g, np.maximum(pi - 1, 0), out=g)
+                j = 2 * g
+                if linspace == "torch":
+                    a = _torch_index(j, stop[idx], m[idx])
+                    b = _torch_index(j + 1, stop[idx], m[idx])
+                else:
+                    si = s[idx]
+                    a = np.rint(j * si)
+                    b = np.rint((j + 1) * si)
+                fi = fps[idx]
+                a /= fi
+                b /= fi
+                a += b
+                a /= 2
+                # t_P >= c: the first pair is P itself, else P + 1 = Q. Candidates out of
+                # range (P < 0, P >= pairs) are settled by the clip below.
+                x[idx] -= (a >= c) & (p >= 0) & (p < pi)
+            np.maximum(x, 0, out=x)
+            np.minimum(x, pairs, out=x)
+            digits += pairs
+            digits -= x
+            # The padded last group, exactly stop / fps.
+            np.greater_equal(tl, c, out=hit_c)
+            np.multiply(odd, hit_c, out=x)
+            digits += x
+    out = _as_int(digits, scratch)
+    if ok is not None:
         for i in np.flatnonzero(~ok).tolist():
             out[i] = _ts_loop(int(total_i[i]), int(m_i[i]), float(fps[i]), linspace, 2)
     return out.reshape(shape)
@@ -578,6 +632,7 @@ def _resize_one(n: int, h: int, w: int, lo: int, hi: float, p: _Resize,
     return hb // f, wb // f
 
 
+@functools.lru_cache(maxsize=64)
 def _params(factor: int, temporal: int, max_ratio: float, variant: str) -> _Resize:
     if variant not in _VARIANTS:
         raise InvalidInputError(f"variant = {variant!r}; use one of {', '.join(_VARIANTS)}")
@@ -606,7 +661,7 @@ def _check_bounds(lo: Any, hi: Any) -> None:
 def bounded_grid(frames: Any, heights: Any, widths: Any, *, factor: int, min_pixels: Any,
                  max_pixels: Any, max_ratio: float = 200.0,
                  variant: str = "transformers", temporal_factor: int = 1,
-                 offset: int = 0) -> tuple[Any, Any]:
+                 offset: int = 0, scratch: Scratch | None = None) -> tuple[Any, Any]:
     """Qwen's ``smart_resize`` with per-video bounds: the merged grid ``(rows, cols)``.
 
     ``variant``:
@@ -638,25 +693,46 @@ def bounded_grid(frames: Any, heights: Any, widths: Any, *, factor: int, min_pix
         return _resize_one(1 if frames is None else int(frames), int(heights), int(widths),
                            int(min_pixels), max_pixels, p, offset)
     _check_bounds(min_pixels, max_pixels)
-    parts = [_i64(heights), _i64(widths), np.asarray(min_pixels), np.asarray(max_pixels)]
+    # Bounds shared by every video stay Python numbers: no per-item pass for them.
+    lo, hi = _bound(min_pixels), _bound(max_pixels)
+    named = {"h": _i64(heights), "w": _i64(widths)}
     if frames is not None:
-        parts.append(_i64(frames))
-    arrays = np.broadcast_arrays(*parts)
-    shape = arrays[0].shape
-    flat = [a.ravel() for a in arrays]
-    if not p.upscale and bool((flat[2] > flat[3]).any()):
+        named["n"] = _i64(frames)
+    if np.ndim(lo):
+        named["lo"] = lo
+    if np.ndim(hi):
+        named["hi"] = hi
+    shape = np.broadcast_shapes(*(a.shape for a in named.values()))
+    a = {k: np.broadcast_to(v, shape).reshape(-1) for k, v in named.items()}
+    lo, hi = a.get("lo", lo), a.get("hi", hi)
+    if not p.upscale and np.max(lo) > np.min(hi) and bool(np.any(lo > hi)):
         # The image smart_resize asserts max_pixels >= min_pixels (a user max_pixels can
         # lower a frame's share below min_pixels); Qwen3-VL's video one does not.
-        i = _first(flat[2] > flat[3])
-        raise _bounds_error(offset + i, flat[2][i].item(), flat[3][i].item())
-    rows, cols = _grid_block(flat[4] if frames is not None else None, flat[0], flat[1],
-                             flat[2], flat[3], p, offset)
+        i = _first(np.broadcast_to(lo > hi, a["h"].shape))
+        raise _bounds_error(offset + i, _at(lo, i), _at(hi, i))
+    rows, cols = _grid_block(a.get("n"), a["h"], a["w"], lo, hi, p, offset, scratch)
     return rows.reshape(shape), cols.reshape(shape)
 
 
-def _grid_block(n: I64 | None, h: I64, w: I64, lo: np.ndarray, hi: np.ndarray, p: _Resize,
-                offset: int) -> tuple[I64, I64]:
-    """:func:`bounded_grid` over 1-d arrays of one length."""
+def _bound(x: Any) -> Any:
+    """A pixel bound: a Python number if there is one for every video, else an array."""
+    if np.ndim(x) == 0:
+        return x.item() if isinstance(x, np.generic | np.ndarray) else x
+    return np.asarray(x)
+
+
+def _at(a: Any, i: int) -> Any:
+    """Item ``i`` of a per-video array, or the shared Python number."""
+    return a[i].item() if np.ndim(a) else a
+
+
+def _sel(a: Any, sel: Any) -> Any:
+    return a[sel] if np.ndim(a) else a
+
+
+def _grid_block(n: I64 | None, h: I64, w: I64, lo: Any, hi: Any, p: _Resize, offset: int,
+                scratch: Scratch | None) -> tuple[I64, I64]:
+    """:func:`bounded_grid` over 1-d arrays of one length (bounds: arrays or numbers)."""
     k = h.shape[0]
     if k == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
@@ -681,18 +757,18 @@ def _grid_block(n: I64 | None, h: I64, w: I64, lo: np.ndarray, hi: np.ndarray, p
         big_nhw = nhw >= _EXACT
         special = big_nhw if special is None else special | big_nhw
     if special is None or not special.any():
-        rows, cols = _vector_grid(n, h, w, lo, hi, p)
+        rows, cols = _vector_grid(n, h, w, lo, hi, p, scratch)
     else:
         rows = np.empty(k, np.int64)
         cols = np.empty(k, np.int64)
         # In index order, so the first video the reference refuses is the one named.
         for i in np.flatnonzero(special).tolist():
             rows[i], cols[i] = _resize_one(1 if n is None else int(n[i]), int(h[i]), int(w[i]),
-                                           int(lo[i]), hi[i].item(), p, offset + i)
+                                           int(_at(lo, i)), _at(hi, i), p, offset + i)
         idx = np.flatnonzero(~special)
         if idx.size:
             rows[idx], cols[idx] = _vector_grid(None if n is None else n[idx], h[idx], w[idx],
-                                                lo[idx], hi[idx], p)
+                                                _sel(lo, idx), _sel(hi, idx), p, None)
     if int(rows.min()) <= 0 or int(cols.min()) <= 0:
         i = _first((rows <= 0) | (cols <= 0))
         raise _zero_error(offset + i, int(h[i]), int(w[i]), int(rows[i]) * f, int(cols[i]) * f,
@@ -700,73 +776,116 @@ def _grid_block(n: I64 | None, h: I64, w: I64, lo: np.ndarray, hi: np.ndarray, p
     return rows, cols
 
 
-def _vector_grid(n: I64 | None, h: I64, w: I64, lo: np.ndarray, hi: np.ndarray,
-                 p: _Resize) -> tuple[I64, I64]:
-    """The reference's arithmetic over arrays, for items whose every float step is exact."""
+def _vector_grid(n: I64 | None, h: I64, w: I64, lo: Any, hi: Any, p: _Resize,
+                 scratch: Scratch | None) -> tuple[I64, I64]:
+    """The reference's arithmetic over arrays, for items whose every float step is exact.
+
+    Work arrays come from ``scratch``; the returned grids too (inside a block).
+    """
+    k = h.shape[0]
     f = p.factor
-    hf = h.astype(np.float64)
-    wf = w.astype(np.float64)
-    qh = hf / f
+
+    def buf(dtype: type = np.float64) -> np.ndarray:
+        return work(scratch, k, dtype)
+
+    hf = buf()
+    np.copyto(hf, h, casting="unsafe")
+    wf = buf()
+    np.copyto(wf, w, casting="unsafe")
+    qh = np.divide(hf, f, out=buf())
     np.rint(qh, out=qh)
-    qw = wf / f
+    qw = np.divide(wf, f, out=buf())
     np.rint(qw, out=qw)
     if p.clamp_first:
         np.maximum(qh, 1, out=qh)
         np.maximum(qw, 1, out=qw)
     # The rounded volume in pixels. Against bounds below 2**50 the comparisons are exact:
     # the product is exact below 2**53 and far above the bounds when rounded.
-    vol = qh * qw
+    vol = np.multiply(qh, qw, out=buf())
     vol *= f * f
     nf: F64 | None = None
     if n is not None:
-        nf = n.astype(np.float64)
-        tb = nf / p.temporal
-        np.rint(tb, out=tb)  # Python's round(n / t): the same float quotient, half to even
-        tb *= p.temporal
-        vol *= tb
-    big = vol > hi
-    small = vol < lo
-    small &= ~big
-    resize = big | small
-    if resize.any():
-        every = bool(resize.all())
-        sel: Any = slice(None) if every else np.flatnonzero(resize)
-        hs, ws = hf[sel], wf[sel]
-        nhw = hs * ws  # exact: special items (n*h*w >= 2**53) are not here
-        if nf is not None:
-            nhw *= nf[sel]
-        bs = big[sel]
-        out_h = np.empty(hs.shape)
-        out_w = np.empty(hs.shape)
-        if bs.any():
-            # max_pixels branch: beta = sqrt(n*h*w / max_pixels); floor(h / beta / f).
-            beta = np.sqrt(nhw / hi[sel])
-            bh = np.floor(hs / beta / f)
-            bw = np.floor(ws / beta / f)
-            if p.clamp_floor:
-                np.maximum(bh, 1, out=bh)
-                np.maximum(bw, 1, out=bw)
-            np.copyto(out_h, bh)
-            np.copyto(out_w, bw)
-        if not bs.all():
-            # min_pixels branch: beta = sqrt(min_pixels / (n*h*w)); ceil(h * beta / f).
-            beta = np.sqrt(lo[sel] / nhw)
-            sh = np.ceil(hs * beta / f)
-            sw = np.ceil(ws * beta / f)
-            np.copyto(out_h, sh, where=~bs)
-            np.copyto(out_w, sw, where=~bs)
-        if every:
-            qh, qw = out_h, out_w
+        nf = buf()
+        np.copyto(nf, n, casting="unsafe")
+        if p.temporal == 1:
+            vol *= nf
         else:
-            qh[sel] = out_h
-            qw[sel] = out_w
-    return qh.astype(np.int64), qw.astype(np.int64)
+            tb = np.divide(nf, p.temporal, out=buf())
+            np.rint(tb, out=tb)  # Python's round(n / t): the same float quotient, half to even
+            tb *= p.temporal
+            vol *= tb
+    big = np.greater(vol, hi, out=buf(np.bool_))
+    any_big = bool(big.any())
+    small: npt.NDArray[np.bool_] | None = None
+    if np.ndim(lo) or lo > 0:  # vol >= 0: nothing is below a zero min_pixels
+        small = np.less(vol, lo, out=buf(np.bool_))
+        if any_big:
+            np.greater(small, big, out=small)  # small and not big: the reference's elif
+    any_small = small is not None and bool(small.any())
+    if any_big or any_small:
+        count = (np.count_nonzero(big) if any_big else 0) + (
+            np.count_nonzero(small) if any_small else 0)
+        if count * 4 >= k:
+            # Many to resize: both branches over the whole block, selected arithmetically
+            # (every value is a whole number, so ``q + mask * (new - q)`` is exact).
+            _resize_branches(qh, qw, hf, wf, nf, lo, hi, big if any_big else None,
+                             small if any_small else None, f, p, buf)
+        else:
+            sel = np.flatnonzero(big | small if small is not None else big)
+            sh, sw = qh[sel], qw[sel]
+            _resize_branches(sh, sw, hf[sel], wf[sel], None if nf is None else nf[sel],
+                             _sel(lo, sel), _sel(hi, sel), big[sel] if any_big else None,
+                             small[sel] if any_small else None, f, p,
+                             lambda dtype=np.float64: np.empty(sel.size, dtype))
+            qh[sel] = sh
+            qw[sel] = sw
+    rows = buf(np.int64)
+    np.copyto(rows, qh, casting="unsafe")
+    cols = buf(np.int64)
+    np.copyto(cols, qw, casting="unsafe")
+    return rows, cols
+
+
+def _resize_branches(qh: F64, qw: F64, hf: F64, wf: F64, nf: F64 | None, lo: Any, hi: Any,
+                     big: npt.NDArray[np.bool_] | None, small: npt.NDArray[np.bool_] | None,
+                     f: int, p: _Resize, buf: Any) -> None:
+    """Overwrite ``qh``/``qw`` where ``big`` (the max_pixels branch) or ``small`` (the
+    min_pixels branch) holds, with the reference's float steps."""
+    nhw = np.multiply(hf, wf, out=buf())  # exact: n*h*w < 2**53 for every item here
+    if nf is not None:
+        nhw *= nf
+    beta = buf()
+    new = buf()
+    for mask, maximum in ((big, True), (small, False)):
+        if mask is None:
+            continue
+        if maximum:
+            # max_pixels branch: beta = sqrt(n*h*w / max_pixels); floor(h / beta / f).
+            np.divide(nhw, hi, out=beta)
+        else:
+            # min_pixels branch: beta = sqrt(min_pixels / (n*h*w)); ceil(h * beta / f).
+            np.divide(lo, nhw, out=beta)
+        np.sqrt(beta, out=beta)
+        for q, side in ((qh, hf), (qw, wf)):
+            if maximum:
+                np.divide(side, beta, out=new)
+                new /= f
+                np.floor(new, out=new)
+                if p.clamp_floor:
+                    np.maximum(new, 1, out=new)
+            else:
+                np.multiply(side, beta, out=new)
+                new /= f
+                np.ceil(new, out=new)
+            new -= q
+            new *= mask
+            q += new
 
 
 def qwen3_video_grid(num_frames: Any, heights: Any, widths: Any, *, factor: int,
                      temporal_factor: int, min_pixels: Any, max_pixels: Any,
-                     max_ratio: float = 200.0, offset: int = 0,
-                     grid: bool = False) -> tuple[Any, Any]:
+                     max_ratio: float = 200.0, offset: int = 0, grid: bool = False,
+                     scratch: Scratch | None = None) -> tuple[Any, Any]:
     """Qwen3-VL's video ``smart_resize``: resized ``(heights, widths)`` for whole videos.
 
     ``min_pixels``/``max_pixels`` bound ``t_bar * h_bar * w_bar`` with ``t_bar =
@@ -794,7 +913,7 @@ def qwen3_video_grid(num_frames: Any, heights: Any, widths: Any, *, factor: int,
         raise _short_error(offset + i, int(n.ravel()[i]), temporal_factor)
     rows, cols = bounded_grid(n, heights, widths, factor=f, min_pixels=min_pixels,
                               max_pixels=max_pixels, max_ratio=max_ratio, variant="qwen3",
-                              temporal_factor=temporal_factor, offset=offset)
+                              temporal_factor=temporal_factor, offset=offset, scratch=scratch)
     if not grid:
         rows *= f
         cols *= f
@@ -809,6 +928,12 @@ def _short_error(index: int, n: int, tf: int) -> InvalidInputError:
 
 
 # -- video generation (DiT) ---------------------------------------------------------------
+
+
+def _floordiv(x: Any, d: int) -> Any:
+    """``x // d``; a right shift when ``d`` is a power of two (floor division for either
+    sign, in Python and numpy alike, and much cheaper than numpy's int64 division)."""
+    return x >> (d.bit_length() - 1) if d & (d - 1) == 0 else x // d
 
 
 def dit_latent_grid(heights: Any, widths: Any, num_frames: Any, *, vae_temporal: int,
@@ -836,11 +961,53 @@ def dit_latent_grid(heights: Any, widths: Any, num_frames: Any, *, vae_temporal:
     n = num_frames
     vt = vae_temporal
     if frame_multiple_round_down:
-        n = n // vt * vt + 1
-    lt = (n - 1) // vt + 1
+        n = _floordiv(n, vt) * vt + 1
+    lt = _floordiv(n - 1, vt) + 1
     if pad_latent_t > 1:
         lt = ceil_div(lt, pad_latent_t) * pad_latent_t
-    lh = heights // vae_spatial
-    lw = widths // vae_spatial
-    tokens = (lt // patch_t) * (lh // patch_hw) * (lw // patch_hw)
+    lh = _floordiv(heights, vae_spatial)
+    lw = _floordiv(widths, vae_spatial)
+    tokens = _floordiv(lt, patch_t) * _floordiv(lh, patch_hw) * _floordiv(lw, patch_hw)
     return lt, lh, lw, tokens
+
+
+def _idiv(x: I64, d: int) -> I64:
+    """``x //= d`` in place (a shift for a power of two)."""
+    if d & (d - 1) == 0:
+        return np.right_shift(x, d.bit_length() - 1, out=x)
+    return np.floor_divide(x, d, out=x)
+
+
+def dit_latent_tokens(heights: Any, widths: Any, num_frames: Any, *, vae_temporal: int,
+                      vae_spatial: int, patch_t: int, patch_hw: int, pad_latent_t: int,
+                      frame_multiple_round_down: bool, scratch: Scratch | None = None,
+                      out: I64 | None = None) -> I64:
+    """The ``tokens`` of :func:`dit_latent_grid` alone, over arrays: the same integer
+    steps done in place in two work arrays (the block path; see ``_avblocks``)."""
+    h, w, nf = np.broadcast_arrays(_i64(heights), _i64(widths), _i64(num_frames))
+    t = work(scratch, h.shape, np.int64)
+    np.copyto(t, nf)
+    vt = vae_temporal
+    if frame_multiple_round_down:
+        _idiv(t, vt)
+        t *= vt
+        t += 1
+    t -= 1  # latent_t = (num_frames - 1) // vt + 1
+    _idiv(t, vt)
+    t += 1
+    if pad_latent_t > 1:  # ceil_div(lt, pad) * pad
+        np.negative(t, out=t)
+        _idiv(t, pad_latent_t)
+        np.negative(t, out=t)
+        t *= pad_latent_t
+    _idiv(t, patch_t)
+    side = work(scratch, h.shape, np.int64)
+    for x in (h, w):
+        np.copyto(side, x)
+        _idiv(side, vae_spatial)
+        _idiv(side, patch_hw)
+        t *= side
+    if out is not None:
+        np.copyto(out, t)
+        return out
+    return t
