@@ -280,18 +280,18 @@ def _slow(h: I64, w: I64, qh: I64, qw: I64, p: _Params, offset: int, idx: I64) -
     hf = hs.astype(np.float64)
     wf = ws.astype(np.float64)
     hwf = hw.astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # max_pixels branch: beta = sqrt(h*w / max_pixels); floor(h / beta / f) * f.
-        beta = np.sqrt(hwf / p.max_pixels)
-        nh = np.floor(hf / beta / f)
-        nw = np.floor(wf / beta / f)
-        if p.clamp_floor:
-            np.maximum(nh, 1.0, out=nh)
-            np.maximum(nw, 1.0, out=nw)
-        # min_pixels branch: beta = sqrt(min_pixels / (h*w)); ceil(h * beta / f) * f.
-        beta = np.sqrt(p.min_pixels / hwf)
-        mh = np.ceil(hf * beta / f)
-        mw = np.ceil(wf * beta / f)
+    # h*w >= 1 and max_pixels >= 1: neither branch can divide by zero.
+    # max_pixels branch: beta = sqrt(h*w / max_pixels); floor(h / beta / f) * f.
+    beta = np.sqrt(hwf / p.max_pixels)
+    nh = np.floor(hf / beta / f)
+    nw = np.floor(wf / beta / f)
+    if p.clamp_floor:
+        np.maximum(nh, 1.0, out=nh)
+        np.maximum(nw, 1.0, out=nw)
+    # min_pixels branch: beta = sqrt(min_pixels / (h*w)); ceil(h * beta / f) * f.
+    beta = np.sqrt(p.min_pixels / hwf)
+    mh = np.ceil(hf * beta / f)
+    mw = np.ceil(wf * beta / f)
     gh = np.where(big, nh, np.where(small, mh, hb // f)).astype(np.int64)
     gw = np.where(big, nw, np.where(small, mw, wb // f)).astype(np.int64)
     # Items whose h*w is not exact as float64 go through the scalar reference, since
@@ -516,15 +516,22 @@ def _run(h: I64, w: I64, p: _Params, o: _Outputs) -> None:
     pending: _Pending = [item for part in parts for item in part]  # type: ignore[attr-defined]
     if pending:
         idx = np.concatenate([x[0] for x in pending])
-        gh, gw = _slow(
-            h,
-            w,
-            np.concatenate([x[1] for x in pending]),
-            np.concatenate([x[2] for x in pending]),
-            p,
-            0,
-            idx,
-        )
+        if idx.size <= 8:
+            # A handful: the scalar reference (a few us each) beats the vectorized pass,
+            # whose dozens of numpy calls cost tens of us whatever their size.
+            pairs = [_scalar(int(h[i]), int(w[i]), p, int(i)) for i in idx.tolist()]
+            gh = np.array([a // p.factor for a, _ in pairs], np.int64)
+            gw = np.array([b // p.factor for _, b in pairs], np.int64)
+        else:
+            gh, gw = _slow(
+                h,
+                w,
+                np.concatenate([x[1] for x in pending]),
+                np.concatenate([x[2] for x in pending]),
+                p,
+                0,
+                idx,
+            )
         if o.out_h is not None and o.out_w is not None:
             o.out_h[idx] = gh * o.side_scale
             o.out_w[idx] = gw * o.side_scale
@@ -555,14 +562,23 @@ def _write(
             np.multiply(qi, o.side_scale, out=o.out_h[start:stop], dtype=np.int64)
             np.copyto(qi, qw, casting="unsafe")
             np.multiply(qi, o.side_scale, out=o.out_w[start:stop], dtype=np.int64)
-        if o.out_m is not None:
-            np.copyto(qi, qt, casting="unsafe")
-            np.multiply(qi, o.m_scale, out=o.out_m[start:stop], dtype=np.int64)
         if o.out_t is not None:
             if o.t_offset:
                 np.add(qt, np.float32(o.t_offset), out=qt)  # exact: qt + offset < 2**24
             np.copyto(qi, qt, casting="unsafe")
-            np.copyto(o.out_t[start:stop], qi)
+            ot = o.out_t[start:stop]
+            np.copyto(ot, qi)
+            if o.out_m is not None:
+                # Patches from the int64 tokens just written (int32 -> int64 widening
+                # inside a multiply is a slow buffered cast).
+                om = o.out_m[start:stop]
+                np.subtract(ot, o.t_offset, out=om)
+                om *= o.m_scale
+        elif o.out_m is not None:
+            np.copyto(qi, qt, casting="unsafe")
+            om = o.out_m[start:stop]
+            np.copyto(om, qi)
+            om *= o.m_scale
         return
     # Items still to be resized may hold huge rounded grids here; their casts can
     # overflow harmlessly, since the resize pass overwrites them.

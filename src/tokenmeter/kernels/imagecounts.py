@@ -392,32 +392,54 @@ def llava_next_token_counts(
                 qw[v] = v / wf
                 qh[v] = v / hf
         best = np.full(hf.shape, -1.0)
+        s = np.empty_like(hf)
+        eff = np.empty_like(hf)
+        t = np.empty_like(hf)
         for i, (ph, pw) in enumerate(pins):
-            s = np.minimum(qw[pw], qh[ph])
-            eff = np.trunc(wf * s)
-            eff *= np.trunc(hf * s)
+            np.minimum(qw[pw], qh[ph], out=s)
+            np.multiply(wf, s, out=eff)
+            np.trunc(eff, out=eff)  # int(w * scale)
+            np.multiply(hf, s, out=t)
+            np.trunc(t, out=t)
+            eff *= t
             np.minimum(eff, area, out=eff)
-            eff *= 2.0**7
+            eff *= 128.0
             eff += pref[i]
             np.maximum(best, eff, out=best)
-        rank = (best - 128.0 * np.floor(best / 128.0)).astype(np.int64)
+        np.divide(best, 128.0, out=t)
+        np.floor(t, out=t)
+        t *= 128.0
+        best -= t
+        rank = best.astype(np.int64)
         cur_h = cur_h_of[rank]
         cur_w = cur_w_of[rank]
-        wider = wf / hf > cur_w / cur_h
+        # wider: w / h > cur_w / cur_h, with the reference's two divisions.
+        np.divide(wf, hf, out=t)
+        np.divide(cur_w, cur_h, out=s)
+        wider = t > s
         # Only one side is unpadded: the height when the image is wider than the grid
         # (new_h = int(round(h * (cur_w / w), 7))), else the width.
-        new = _t._int_round7(np.where(wider, hf * (cur_w / wf), wf * (cur_h / hf))).astype(F64)
+        np.divide(cur_w, wf, out=s)
+        s *= hf
+        np.divide(cur_h, hf, out=t)
+        t *= wf
+        np.copyto(t, s, where=wider)
+        new = _t._int_round7(t)
         cur = np.where(wider, cur_h, cur_w)
         cur -= new
         cur /= 2.0
         np.floor(cur, out=cur)
         cur *= 2.0  # the padding removed: 2 * ((cur - new) // 2)
-        gh = cur_h - wider * cur
-        gw = cur_w - ~wider * cur
-        gw += 1.0
-        gh *= gw
-        gh += per_crop
-        np.copyto(outs[0][start:stop], gh, casting="unsafe")
+        # grid_h = cur_h - wider * pad, grid_w = cur_w - (1 - wider) * pad;
+        # tokens = grid_h * (grid_w + 1) + per_crop.
+        np.multiply(cur, wider, out=s)
+        cur -= s
+        np.subtract(cur_h, s, out=cur_h)
+        np.subtract(cur_w, cur, out=cur_w)
+        cur_w += 1.0
+        cur_h *= cur_w
+        cur_h += per_crop
+        np.copyto(outs[0][start:stop], cur_h, casting="unsafe")
         np.take(crops_of, rank, out=outs[1][start:stop])
 
     tokens, crops = run_blocks(block, h.size, 2)
@@ -517,14 +539,19 @@ def internvl_tile_counts(
         for j in range(1, width):
             k += area > half_tile2 * flat[pos + j]
         b = flat[pos + k.astype(np.int64)]
-        out = outs[0][start:stop]
-        np.copyto(out, b, casting="unsafe")
+        np.copyto(outs[0][start:stop], b, casting="unsafe")
         if near.any():
-            idx = np.flatnonzero(near)
-            c, r = _t.internvl_grid(hb[idx], wb[idx], tile_size=tile, min_num=lo, max_num=hi)
-            out[idx] = c * r
+            # Resolved together after the walk: the reference loop's fixed cost (a numpy
+            # call per candidate grid) would dominate if paid once per block.
+            near_items.append(np.flatnonzero(near) + start)
 
-    return run_blocks(block, h.size, 1)[0].reshape(shape)
+    near_items: list[I64] = []
+    out = run_blocks(block, h.size, 1)[0]
+    if near_items:
+        idx = np.concatenate(near_items)
+        c, r = _t.internvl_grid(h[idx], w[idx], tile_size=tile, min_num=lo, max_num=hi)
+        out[idx] = c * r
+    return out.reshape(shape)
 
 
 # -- Anthropic ------------------------------------------------------------------------------------
