@@ -79,11 +79,11 @@ def scalar_count(row: dict[str, Any], *, estimate: bool = False) -> Expect:
                 return Expect(error_class="InvalidInputError")
             tc = m.count_image(w if w is not None else 1, h if h is not None else 1)
         elif modality == "video":
-            if "video" in m.modalities and (w is None or h is None or fps is None
-                                            or (d is None and frames is None)):
+            if "video" in m.modalities and (w is None or h is None):
                 m.rule("video")
                 return Expect(error_class="InvalidInputError")
-            tc = m.count_video(w or 1, h or 1, d, fps or 1.0, frames=frames)
+            tc = m.count_video(w if w is not None else 1, h if h is not None else 1, d, fps,
+                               frames=frames)
         else:
             if "audio" in m.modalities and d is None:
                 m.rule("audio")

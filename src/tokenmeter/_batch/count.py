@@ -228,8 +228,10 @@ def _media_kwargs(inp: Inputs, modality: str, idx: npt.NDArray[np.intp]) -> dict
         return {"durations": inp.duration[idx]}
     has_d = bool(inp.duration_ok[idx[0]])
     has_f = bool(inp.frames_ok[idx[0]])
+    has_r = bool(inp.fps_ok[idx[0]])
     return {"widths": inp.width[idx], "heights": inp.height[idx],
-            "durations": inp.duration[idx] if has_d else None, "fps": inp.fps[idx],
+            "durations": inp.duration[idx] if has_d else None,
+            "fps": inp.fps[idx] if has_r else None,
             "frames": inp.frames[idx] if has_f else None}
 
 
@@ -241,7 +243,8 @@ def _scalar(model: Any, modality: str, inp: Inputs, i: int, opts: Mapping[str, A
         return model.count_audio(float(inp.duration[i]), **opts)
     return model.count_video(
         int(inp.width[i]), int(inp.height[i]),
-        float(inp.duration[i]) if inp.duration_ok[i] else None, float(inp.fps[i]),
+        float(inp.duration[i]) if inp.duration_ok[i] else None,
+        float(inp.fps[i]) if inp.fps_ok[i] else None,
         frames=int(inp.frames[i]) if inp.frames_ok[i] else None, **opts)
 
 
@@ -262,8 +265,11 @@ def _precheck(inp: Inputs, modality: str, rows: npt.NDArray[np.intp]) -> B:
     fr = inp.frames[rows]
     has_d = inp.duration_ok[rows]
     has_f = inp.frames_ok[rows]
-    ok = side(inp.width[rows]) & side(inp.height[rows]) & np.isfinite(f) & (f > 0) & (
-        f <= MAX_FPS)
+    has_r = inp.fps_ok[rows]
+    # Rows without fps, or without both duration and frames, are the rule's to judge:
+    # the scalar API says whether it can count them (a generation rule has a native fps).
+    ok = side(inp.width[rows]) & side(inp.height[rows]) & has_r & (has_d | has_f)
+    ok &= np.isfinite(f) & (f > 0) & (f <= MAX_FPS)
     ok &= ~has_d | seconds(d)
     ok &= ~has_f | ((fr >= 1) & (fr <= _MAX_FRAMES))
     with np.errstate(invalid="ignore", over="ignore"):
@@ -277,20 +283,14 @@ def _count_media(c: _Counter, errors: Errors, model: Any, modality: str,
     need: list[tuple[str, B]] = []
     if modality in ("image", "video"):
         need += [("width", inp.width_ok), ("height", inp.height_ok)]
-    if modality == "video":
-        need += [("fps", inp.fps_ok)]
     if modality == "audio":
         need += [("duration", inp.duration_ok)]
     have = np.ones(rows.size, dtype=bool)
     for _, ok in need:
         have &= ok[rows]
-    if modality == "video":
-        have &= inp.duration_ok[rows] | inp.frames_ok[rows]
     if not have.all():
         for i in rows[~have]:
             missing = [nm for nm, ok in need if not ok[i]]
-            if modality == "video" and not (inp.duration_ok[i] or inp.frames_ok[i]):
-                missing.append("duration or frames")
             errors.add(int(i), f"a {modality} row needs {' and '.join(missing)}")
         rows = rows[have]
     if not rows.size:
@@ -300,8 +300,10 @@ def _count_media(c: _Counter, errors: Errors, model: Any, modality: str,
         _one(c, errors, model, modality, int(i), opts)
     rows = rows[good]
     if modality == "video":
-        # Three call shapes: duration only, frames only, both.
-        pattern = inp.duration_ok[rows].astype(np.int64) + 2 * inp.frames_ok[rows]
+        # One call per shape: which of duration, frames and fps the rows give (a missing
+        # one is None, as in count_video; the rule decides what it can do without it).
+        pattern = (inp.duration_ok[rows].astype(np.int64) + 2 * inp.frames_ok[rows]
+                   + 4 * inp.fps_ok[rows])
         for _, sub in groups(pattern, rows):
             _bisect(c, errors, model, modality, sub, opts)
     elif rows.size:
