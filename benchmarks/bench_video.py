@@ -264,13 +264,20 @@ def inputs(n: int, dit: bool) -> tuple[np.ndarray, ...]:
     return w, h, d, fps
 
 
-def best(fn: Callable[[], object], repeat: int) -> float:
-    t = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        t = min(t, time.perf_counter() - t0)
-    return t
+def interleaved(fns: list[Callable[[], object]], repeat: int,
+                clock: Callable[[], float]) -> list[float]:
+    """Best time of each function over ``repeat`` rounds, the functions taking turns in
+    every round (so a burst of load on a shared machine hits them alike). One untimed
+    round first: the first touch of fresh memory costs far more than later ones here (a
+    VM), and it is not what a long-running process pays."""
+    best = [math.inf] * len(fns)
+    for r in range(repeat + 1):
+        for i, fn in enumerate(fns):
+            t0 = clock()
+            fn()
+            if r:
+                best[i] = min(best[i], clock() - t0)
+    return best
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -278,14 +285,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", nargs="+", type=float, default=[1e5, 1e7])
     ap.add_argument("--cases", nargs="+", default=[c.key for c in CASES],
                     choices=[c.key for c in CASES])
-    ap.add_argument("--repeat", type=int, default=5, help="runs per figure below 1e7")
+    ap.add_argument("--repeat", type=int, default=0,
+                    help="timed rounds per figure (default 5, 3 at N >= 1e7)")
+    ap.add_argument("--cpu", action="store_true",
+                    help="CPU time of the process (all threads) instead of wall time; with "
+                    "TOKENMETER_THREADS=1 the single-core cost, less disturbed by other load")
     ap.add_argument("--ref-site", help="site-packages holding qwen_vl_utils / transformers")
     args = ap.parse_args(argv)
+    clock = time.process_time if args.cpu else time.perf_counter
     refs = Refs.load(args.ref_site)
     loops = make_refs(refs)
     threads = os.environ.get("TOKENMETER_THREADS") or f"{len(os.sched_getaffinity(0))} (CPUs)"
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; numpy "
-          f"{np.__version__}; tokenmeter threads for long inputs: {threads}")
+          f"{np.__version__}; tokenmeter threads for long inputs: {threads}; clock "
+          f"{'cpu' if args.cpu else 'wall'}")
     for name, origin in refs.origin.items():
         print(f"reference source: {name}: {origin}")
     print("reference loop: timed on a sample, reported per video (the same at any N)\n")
@@ -298,14 +311,15 @@ def main(argv: list[str] | None = None) -> None:
             n = int(size)
             w, h, d, fps = inputs(n, case.dit)
             f = None if case.dit else fps
-            m.video_tokens(w[:100], h[:100], d[:100], None if f is None else f[:100])  # warm
-            repeat = args.repeat if n < 10**7 else 1
-            t_tm = best(lambda: m.video_tokens(w, h, d, f), repeat) / n * 1e9  # noqa: B023
-            t_floor = best(lambda: w * h + d * fps, repeat) / n * 1e9  # noqa: B023
+            repeat = args.repeat or (5 if n < 10**7 else 3)
+            t_tm, t_floor = (t / n * 1e9 for t in interleaved(
+                [lambda: m.video_tokens(w, h, d, f), lambda: w * h + d * fps],  # noqa: B023
+                repeat, clock))
             k = min(n, case.sample)
             rows = list(zip(w[:k].tolist(), h[:k].tolist(), d[:k].tolist(), fps[:k].tolist(),
                             strict=True))
-            t_ref = best(lambda: [ref(*r) for r in rows], 1) / k * 1e9  # noqa: B023
+            t_ref = interleaved([lambda: [ref(*r) for r in rows]], 1,  # noqa: B023
+                                clock)[0] / k * 1e9
             got = m.video_tokens(w[:k], h[:k], d[:k], None if f is None else f[:k])
             assert got.tolist() == [ref(*r) for r in rows], case.key
             print(f"{case.key:18} {n:>6.0e} {t_tm:>8.1f} ns {t_ref:>8.0f} ns {t_floor:>5.2f} ns "

@@ -311,10 +311,10 @@ class Model:
             raise InvalidInputError("count_video needs a duration (seconds) or frames=N")
         else:
             d = as_durations("duration", durations)
-            # The source's frame count: duration x fps, rounded half to even (in place:
-            # one temporary, not two, on long arrays).
-            x = np.asarray(d * f)
-            n = np.rint(x, out=x).astype(np.int64)
+            # The source's frame count: duration x fps, rounded half to even.
+            from .kernels.video import source_frames
+
+            n = source_frames(d, f)
             if n.size and int(n.min()) < 1:
                 i = int(np.argmin(n))
                 rate = float(np.broadcast_to(f, n.shape).ravel()[i])

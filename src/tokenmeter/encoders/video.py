@@ -30,7 +30,7 @@ from ..kernels import audio as ka
 from ..kernels import video as kv
 from ..kernels._avblocks import Scratch, flat, run_blocks
 from ..kernels._intmath import I64, INT64_MAX, as_durations, as_int_array, checked_mul
-from ..kernels.grid import smart_resize_grid
+from ..kernels.grid import smart_resize_grid, smart_resize_tokens
 from ._arrays import Derived, add, ceil_div_by, const, fits, item, mul
 from ._base import RuleResult, VideoRule
 from ._registry import builtin_rule
@@ -391,11 +391,13 @@ class QwenVideoRule(VideoRule):
                                    temporal_patch_size=self.temporal_patch_size,
                                    offset=b.offset, scratch=b.scratch)
 
-    def _grid(self, c: _QwenCall, b: _Batch, n: Any,
-              fixed: tuple[I64, I64] | None) -> tuple[Any, Any]:
+    def _grid(self, c: _QwenCall, b: _Batch, n: Any) -> tuple[Any, Any]:
         f = self.factor
-        if fixed is not None:
-            return fixed[0][b.sl], fixed[1][b.sl]
+        if c.mode == "grid" and not _is_int(b.h):
+            # Fixed bounds over many videos (the derivation): the image kernel.
+            return smart_resize_grid(b.h, b.w, factor=f, min_pixels=c.min_p,
+                                     max_pixels=c.max_p, max_ratio=self.max_ratio,
+                                     variant="transformers")
         if c.mode == "cap":
             # Qwen2VLVideoProcessor.resize: an integer share of the total budget per frame.
             budget = int(self.max_video_tokens * f * f * 0.9) * self.temporal_patch_size
@@ -415,13 +417,16 @@ class QwenVideoRule(VideoRule):
                                scratch=b.scratch)
 
     def _core(self, c: _QwenCall, sound: Callable[[_Batch], Any] | None,
-              fixed: tuple[I64, I64] | None, b: _Batch) -> dict[str, Any]:
+              fixed_area: I64 | None, b: _Batch) -> dict[str, Any]:
         n = self._frames(c, b)
-        rows, cols = self._grid(c, b, n, fixed)
+        if fixed_area is not None and not b.full:
+            area = fixed_area[b.sl]  # rows * cols, from the image kernel
+        else:
+            rows, cols = self._grid(c, b, n)
+            area = mul(rows, cols, b.scratch)
         tps = self.temporal_patch_size
         m2 = self.merge_size * self.merge_size
         grid_t = ceil_div_by(n, tps, b.scratch)
-        area = mul(rows, cols, b.scratch)
         placeholders = _checked_product("tokens", grid_t, area, b, m2)
         out = {"tokens": add(placeholders, self.wrapper_tokens, out=b.dest("tokens")),
                "patches": mul(placeholders, m2, out=b.dest("patches"))}
@@ -448,11 +453,13 @@ class QwenVideoRule(VideoRule):
         videos = _Videos(heights, widths, durations, fps, total_frames)
         fixed = None
         if c.mode == "grid" and videos.one is None:
-            # Fixed bounds: the image kernel sizes every video's frames in one call (it
-            # walks the arrays in blocks and threads itself).
-            fixed = smart_resize_grid(videos.arrays[0], videos.arrays[1], factor=self.factor,
-                                      min_pixels=c.min_p, max_pixels=c.max_p,
-                                      max_ratio=self.max_ratio, variant="transformers")
+            # Fixed bounds: the image kernel gives every video's rows * cols in one call
+            # (it walks the arrays in blocks and threads itself); the sides themselves are
+            # computed only if the derivation is read.
+            fixed = smart_resize_tokens(videos.arrays[0], videos.arrays[1],
+                                        factor=self.factor, min_pixels=c.min_p,
+                                        max_pixels=c.max_p, max_ratio=self.max_ratio,
+                                        variant="transformers")[0]
         # A probed soundtrack the model is not asked to use costs nothing.
         sound = _soundtrack(opts, videos) if audio_on else None
         derived = ("frames", "grid_t", "grid_h", "grid_w", "resized_h", "resized_w")

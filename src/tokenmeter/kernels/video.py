@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidInputError
-from ._avblocks import Scratch, work
+from ._avblocks import BLOCK, Scratch, run_blocks, work
 from ._intmath import I64, ceil_div
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "qwen3_timestamp_digits",
     "qwen3_video_grid",
     "qwen_vl_utils_nframes",
+    "source_frames",
     "timestamp_digits_loop",
 ]
 
@@ -256,6 +257,28 @@ def hf_qwen3_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
     np.maximum(x, min_frames, out=x)
     np.minimum(x, total, out=x)
     return _as_int(x, scratch)
+
+
+def source_frames(durations: Any, fps: Any) -> I64:
+    """A source's frame count from its duration: ``rint(duration * fps)`` (half to even).
+
+    Long inputs are converted block by block, so the float product is never a second
+    array as large as the input.
+    """
+    d, f = np.broadcast_arrays(_f64(durations), _f64(fps))
+    if d.size <= BLOCK:
+        x = np.multiply(d, f)
+        return np.asarray(np.rint(x), dtype=np.int64)
+    out = np.empty(d.shape, np.int64)
+    dv, fv, ov = d.reshape(-1), f.reshape(-1), out.reshape(-1)
+
+    def block(start: int, stop: int, scratch: Scratch) -> None:
+        x = np.multiply(dv[start:stop], fv[start:stop], out=scratch(stop - start))
+        np.rint(x, out=x)
+        np.copyto(ov[start:stop], x, casting="unsafe")
+
+    run_blocks(block, d.size)
+    return out
 
 
 def frames_at_rate(durations: Any, sample_fps: Any, *, scratch: Scratch | None = None) -> Any:
@@ -827,8 +850,11 @@ def _vector_grid(n: I64 | None, h: I64, w: I64, lo: Any, hi: Any, p: _Resize,
             np.count_nonzero(small) if any_small else 0)
         if count * 4 >= k:
             # Many to resize: both branches over the whole block, selected arithmetically
-            # (every value is a whole number, so ``q + mask * (new - q)`` is exact).
-            _resize_branches(qh, qw, hf, wf, nf, lo, hi, big if any_big else None,
+            # (every value is a whole number, so ``q + mask * (new - q)`` is exact); when
+            # every item takes the max_pixels branch (long clips), no selection at all.
+            everyone = any_big and not any_small and count == k
+            _resize_branches(qh, qw, hf, wf, nf, lo, hi,
+                             True if everyone else (big if any_big else None),
                              small if any_small else None, f, p, buf)
         else:
             sel = np.flatnonzero(big | small if small is not None else big)
@@ -847,17 +873,18 @@ def _vector_grid(n: I64 | None, h: I64, w: I64, lo: Any, hi: Any, p: _Resize,
 
 
 def _resize_branches(qh: F64, qw: F64, hf: F64, wf: F64, nf: F64 | None, lo: Any, hi: Any,
-                     big: npt.NDArray[np.bool_] | None, small: npt.NDArray[np.bool_] | None,
-                     f: int, p: _Resize, buf: Any) -> None:
-    """Overwrite ``qh``/``qw`` where ``big`` (the max_pixels branch) or ``small`` (the
-    min_pixels branch) holds, with the reference's float steps."""
+                     big: npt.NDArray[np.bool_] | bool | None,
+                     small: npt.NDArray[np.bool_] | None, f: int, p: _Resize,
+                     buf: Any) -> None:
+    """Overwrite ``qh``/``qw`` where ``big`` (the max_pixels branch; ``True``: every item)
+    or ``small`` (the min_pixels branch) holds, with the reference's float steps."""
     nhw = np.multiply(hf, wf, out=buf())  # exact: n*h*w < 2**53 for every item here
     if nf is not None:
         nhw *= nf
     beta = buf()
     new = buf()
     for mask, maximum in ((big, True), (small, False)):
-        if mask is None:
+        if mask is None or mask is False:
             continue
         if maximum:
             # max_pixels branch: beta = sqrt(n*h*w / max_pixels); floor(h / beta / f).
@@ -877,9 +904,12 @@ def _resize_branches(qh: F64, qw: F64, hf: F64, wf: F64, nf: F64 | None, lo: Any
                 np.multiply(side, beta, out=new)
                 new /= f
                 np.ceil(new, out=new)
-            new -= q
-            new *= mask
-            q += new
+            if mask is True:
+                np.copyto(q, new)
+            else:
+                new -= q
+                new *= mask
+                q += new
 
 
 def qwen3_video_grid(num_frames: Any, heights: Any, widths: Any, *, factor: int,
