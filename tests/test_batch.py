@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 from decimal import Decimal
 from typing import Any
@@ -288,6 +289,14 @@ def scalar_price(book: Any, row: dict[str, Any], tokens: int) -> Any:
     return book.quote(row["model"], tm.Usage(**fields), at=row.get("timestamp"))
 
 
+def fits_amount_column(d: Decimal) -> bool:
+    """Whether ``d`` is exact in a decimal128(38, 18) column (at most 18 places)."""
+    return abs(d) < Decimal(10) ** 20 and d == d.quantize(Decimal("1e-18"), context=BIG)
+
+
+BIG = decimal.Context(prec=100)
+
+
 def check_prices(book: Any, rows: list[dict[str, Any]]) -> None:
     out = price_table(table_of(rows), book).to_pylist()
     counted = count_table(table_of(rows)).to_pylist()
@@ -303,6 +312,11 @@ def check_prices(book: Any, rows: list[dict[str, Any]]) -> None:
         if q is None:
             assert g["error"] == failure, (i, row)
             assert g["amount"] is g["amount_rounded"] is g["currency"] is None
+            continue
+        if not (fits_amount_column(q.exact.amount) and fits_amount_column(q.total.amount)):
+            # e.g. 1e-38 s of audio at $0.0001/s: exact, but past 18 places; never rounded
+            assert g["error"].startswith("InvalidInputError: the amount "), (i, row)
+            assert g["amount"] is None
             continue
         assert g["error"] is None, (i, row, g["error"])
         assert (g["amount"], g["amount_rounded"], g["currency"]) == (
@@ -470,3 +484,13 @@ def test_dictionary_encoded_columns_read_like_plain_strings():
     pdf = pd.DataFrame(_columns(ROWS)).astype({"model": "category", "modality": "category"})
     assert count_table(pdf)["tokens"].tolist() == count_table(
         pd.DataFrame(_columns(ROWS)))["tokens"].tolist()
+
+
+def test_an_amount_past_eighteen_places_is_a_row_error_not_rounded():
+    at = ts(2026, 11, 3)
+    rows = [{"model": "whisper-1", "modality": "audio", "reported_tokens": 1, "timestamp": at,
+             "duration": d} for d in (1e-38, 0.5)]
+    out = price_table(table_of(rows), tm.load_price_book("vendors-2026-11")).to_pylist()
+    assert out[0]["error"].startswith("InvalidInputError: the amount 1E-42 USD does not fit")
+    assert out[0]["amount"] is None
+    assert out[1]["amount"] == Decimal("0.00005")
