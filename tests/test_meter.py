@@ -268,8 +268,9 @@ def test_memory_per_event_is_as_documented():
     used = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     per_event = used / n
-    # meter.py documents about 250-300 bytes per event (the id string is the caller's).
-    assert 100 < per_event < 320, per_event
+    # meter.py documents about 130-150 bytes per event besides the id string (the
+    # caller's here); allow for interpreter differences.
+    assert 90 < per_event < 220, per_event
 
 
 # -- pricing the aggregate --------------------------------------------------------------------

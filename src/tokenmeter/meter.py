@@ -12,10 +12,10 @@ log shipped twice, the same event in two partitions), so the merge is a set unio
 replaying any subset of events is harmless. The same key with *different* numbers is an
 error (as Orb answers 409), never a silent choice of one of them.
 
-The price of exactness is memory: about 250-300 bytes per distinct event in CPython
-(the key string, a 5-tuple and a dict slot; measured in ``tests/test_meter.py`` and the
-benchmark), so about 0.3 GB per million events — and the serialized meter carries every
-event. A job that has de-duplicated upstream (for example ``dropDuplicates`` on the
+The price of exactness is memory: in CPython about 130-150 bytes per distinct event (a
+5-tuple, a dict slot and the token count; measured in ``tests/test_meter.py``) plus the
+id string itself (81 bytes for a 32-character id), so about 0.25 GB per million events —
+and the serialized meter carries every event. A job that has de-duplicated upstream (for example ``dropDuplicates`` on the
 event id) can use ``Meter(dedupe=False)``: constant memory per key, events simply add,
 and a replayed event counts twice. No approximate (Bloom-filter) mode is offered: it
 would drop real events on a false positive, and billing must not.
