@@ -26,68 +26,19 @@ best of several runs.
 from __future__ import annotations
 
 import argparse
-import ast
-import glob
-import importlib.util
-import logging
 import math
 import os
-import sys
 import time
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _refsource import compile_functions, find_source, interleaved
 
 import tokenmeter as tm
 
 # -- the reference code -------------------------------------------------------------------
-
-
-def _find(module_file: str, site: str | None) -> Path | None:
-    """The installed source of ``pkg/sub/file.py``: under ``site``, on sys.path, or in the
-    project's reference venv."""
-    roots = [site] if site else []
-    roots += [p for p in sys.path if p.endswith("site-packages")]
-    roots += sorted(glob.glob("/work/refvenv/lib/python3*/site-packages"))
-    for root in roots:
-        path = Path(root) / module_file
-        if path.is_file():
-            return path
-    top = module_file.split("/")[0]
-    spec = importlib.util.find_spec(top) if top.isidentifier() else None
-    if spec and spec.submodule_search_locations:
-        path = Path(next(iter(spec.submodule_search_locations))).parent / module_file
-        if path.is_file():
-            return path
-    return None
-
-
-def _compile(path: Path, functions: set[str], constants: bool) -> dict[str, Any]:
-    """Run the named top-level functions (and module constants) of a source file, without
-    running its imports: the functions must be pure Python over ``math``."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    ns: dict[str, Any] = {"math": math, "os": os, "logger": logging.getLogger("bench.ref"),
-                          **{k: getattr(typing, k) for k in typing.__all__}}
-    for node in tree.body:
-        is_const = constants and isinstance(node, ast.Assign) and all(
-            isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
-        if not (is_const or isinstance(node, ast.FunctionDef) and node.name in functions):
-            continue
-        code = compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec")
-        try:
-            exec(code, ns)  # noqa: S102 - the reference package's own source
-        except NameError:
-            if not is_const:
-                raise
-            # A constant built from something not loaded here (the video reader table).
-    missing = functions - set(ns)
-    if missing:
-        raise LookupError(f"{path}: no {sorted(missing)}")
-    return ns
 
 
 @dataclass
@@ -102,18 +53,18 @@ class Refs:
     @classmethod
     def load(cls, site: str | None) -> Refs:
         r = cls()
-        path = _find("qwen_vl_utils/vision_process.py", site)
+        path = find_source("qwen_vl_utils/vision_process.py", site)
         if path:
-            r.vl_utils = _compile(path, {"round_by_factor", "ceil_by_factor", "floor_by_factor",
+            r.vl_utils = compile_functions(path, {"round_by_factor", "ceil_by_factor", "floor_by_factor",
                                          "smart_resize", "smart_nframes"}, constants=True)
             r.origin["qwen-vl-utils"] = str(path)
-        path = _find("transformers/models/qwen2_vl/image_processing_qwen2_vl.py", site)
+        path = find_source("transformers/models/qwen2_vl/image_processing_qwen2_vl.py", site)
         if path:
-            r.hf_qwen2_resize = _compile(path, {"smart_resize"}, False)["smart_resize"]
+            r.hf_qwen2_resize = compile_functions(path, {"smart_resize"}, False)["smart_resize"]
             r.origin["transformers qwen2_vl"] = str(path)
-        path = _find("transformers/models/qwen3_vl/video_processing_qwen3_vl.py", site)
+        path = find_source("transformers/models/qwen3_vl/video_processing_qwen3_vl.py", site)
         if path:
-            r.hf_qwen3_resize = _compile(path, {"smart_resize"}, False)["smart_resize"]
+            r.hf_qwen3_resize = compile_functions(path, {"smart_resize"}, False)["smart_resize"]
             r.origin["transformers qwen3_vl"] = str(path)
         return r
 
@@ -262,22 +213,6 @@ def inputs(n: int, dit: bool) -> tuple[np.ndarray, ...]:
     d = np.round(rng.uniform(2, 600, n), 2)
     fps = np.full(n, 16.0) if dit else np.array([24.0, 25.0, 30.0, 60.0])[rng.integers(0, 4, n)]
     return w, h, d, fps
-
-
-def interleaved(fns: list[Callable[[], object]], repeat: int,
-                clock: Callable[[], float]) -> list[float]:
-    """Best time of each function over ``repeat`` rounds, the functions taking turns in
-    every round (so a burst of load on a shared machine hits them alike). One untimed
-    round first: the first touch of fresh memory costs far more than later ones here (a
-    VM), and it is not what a long-running process pays."""
-    best = [math.inf] * len(fns)
-    for r in range(repeat + 1):
-        for i, fn in enumerate(fns):
-            t0 = clock()
-            fn()
-            if r:
-                best[i] = min(best[i], clock() - t0)
-    return best
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -361,7 +361,13 @@ class Model:
             if opts.get("samples") is None:
                 raise InvalidInputError("count_audio needs a duration (seconds) or samples=N")
             n = as_int_array("samples", opts["samples"], low=0, high=2**50)
-            rate = opts.get("sample_rate") or getattr(rule, "sample_rate", 16_000)
+            rate = opts.get("sample_rate")
+            if rate is None:
+                rate = getattr(rule, "sample_rate", 16_000)
+            else:
+                # Checked here (the rule checks it again) so that an array of rates is
+                # not tested for truth and a zero is named, not divided by.
+                rate = as_int_array("sample_rate", rate, low=1, high=10**7)
             durations = n.astype(np.float64) / np.asarray(rate, dtype=np.float64)
         return rule, rule.evaluate(as_durations("duration", durations), **opts)
 

@@ -255,6 +255,7 @@ def hf_qwen3_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
     np.minimum(x, max_frames, out=x)
     np.floor(x, out=x)
     np.maximum(x, min_frames, out=x)
+    np.minimum(x, max_frames, out=x)  # a max_frames below min_frames wins, as in min(max())
     np.minimum(x, total, out=x)
     return _as_int(x, scratch)
 
