@@ -45,16 +45,23 @@ def compile_functions(path: Path, functions: set[str], constants: bool) -> dict[
     """Run the named top-level functions (and module constants) of a source file, without
     running its imports: the functions must be pure Python over ``math``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    ns: dict[str, Any] = {"math": math, "os": os, "logger": logging.getLogger("bench.ref"),
-                          **{k: getattr(typing, k) for k in typing.__all__}}
+    ns: dict[str, Any] = {
+        "math": math,
+        "os": os,
+        "logger": logging.getLogger("bench.ref"),
+        **{k: getattr(typing, k) for k in typing.__all__},
+    }
     for node in tree.body:
-        is_const = constants and isinstance(node, ast.Assign) and all(
-            isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
-        if not (is_const or isinstance(node, ast.FunctionDef) and node.name in functions):
+        is_const = (
+            constants
+            and isinstance(node, ast.Assign)
+            and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
+        )
+        if not (is_const or (isinstance(node, ast.FunctionDef) and node.name in functions)):
             continue
         code = compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec")
         try:
-            exec(code, ns)  # noqa: S102 - the reference package's own source
+            exec(code, ns)  # the reference package's own source
         except NameError:
             if not is_const:
                 raise
@@ -65,8 +72,9 @@ def compile_functions(path: Path, functions: set[str], constants: bool) -> dict[
     return ns
 
 
-def interleaved(fns: list[Callable[[], object]], repeat: int,
-                clock: Callable[[], float]) -> list[float]:
+def interleaved(
+    fns: list[Callable[[], object]], repeat: int, clock: Callable[[], float]
+) -> list[float]:
     """Best time of each function over ``repeat`` rounds, the functions taking turns in
     every round (so a burst of load on a shared machine hits them alike). One untimed
     round first: the first touch of fresh memory costs far more than later ones here (a
@@ -79,5 +87,3 @@ def interleaved(fns: list[Callable[[], object]], repeat: int,
             if r:
                 best[i] = min(best[i], clock() - t0)
     return best
-
-

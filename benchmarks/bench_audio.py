@@ -38,13 +38,15 @@ def load_refs(site: str | None) -> tuple[dict[str, Callable[[float], int]], dict
     """Per-clip reference loops ``f(seconds) -> tokens`` and where each comes from."""
     src: dict[str, Any] = {}
     origin: dict[str, str] = {}
-    for key, path in (("qwen2", "transformers/models/qwen2_5_omni/processing_qwen2_5_omni.py"),
-                      ("qwen3", "transformers/models/qwen3_omni_moe/"
-                                "processing_qwen3_omni_moe.py")):
+    for key, path in (
+        ("qwen2", "transformers/models/qwen2_5_omni/processing_qwen2_5_omni.py"),
+        ("qwen3", "transformers/models/qwen3_omni_moe/processing_qwen3_omni_moe.py"),
+    ):
         found = find_source(path, site)
         if found:
-            src[key] = compile_functions(found, {"_get_feat_extract_output_lengths"},
-                                         False)["_get_feat_extract_output_lengths"]
+            src[key] = compile_functions(found, {"_get_feat_extract_output_lengths"}, False)[
+                "_get_feat_extract_output_lengths"
+            ]
             origin[key] = str(found)
 
     def copy_qwen2_lengths(mel: int) -> int:
@@ -66,6 +68,7 @@ def load_refs(site: str | None) -> tuple[dict[str, Callable[[float], int]], dict
             # truncates, so its mask has min(ceil(samples / 160), 100 * window) frames.
             mel = min(-(-round(d * 16000) // 160), seconds * 100)
             return int(qwen2_len(mel)) + 2  # + <|audio_bos|>, <|audio_eos|>
+
         return qwen2
 
     def qwen3(d: float) -> int:
@@ -81,12 +84,20 @@ def load_refs(site: str | None) -> tuple[dict[str, Callable[[float], int]], dict
         return -(-(round(d * 1_000_000) * 32) // 1_000_000)
 
     where = {True: "_get_feat_extract_output_lengths installed source", False: "copy"}
-    refs = {"qwen2-audio": window(30), "qwen2.5-omni": window(300), "qwen3-omni": qwen3,
-            "whisper": whisper, "gemini": gemini}
-    labels = {"qwen2-audio": where["qwen2" in src] + ", samples/mask copy",
-              "qwen2.5-omni": where["qwen2" in src] + ", samples/mask copy",
-              "qwen3-omni": where["qwen3" in src] + ", samples/mask copy",
-              "whisper": "copy (windows)", "gemini": "copy (published rate)"}
+    refs = {
+        "qwen2-audio": window(30),
+        "qwen2.5-omni": window(300),
+        "qwen3-omni": qwen3,
+        "whisper": whisper,
+        "gemini": gemini,
+    }
+    labels = {
+        "qwen2-audio": where["qwen2" in src] + ", samples/mask copy",
+        "qwen2.5-omni": where["qwen2" in src] + ", samples/mask copy",
+        "qwen3-omni": where["qwen3" in src] + ", samples/mask copy",
+        "whisper": "copy (windows)",
+        "gemini": "copy (published rate)",
+    }
     for k, v in origin.items():
         labels[f"source {k}"] = v
     return refs, labels
@@ -101,48 +112,75 @@ CASES = [
 ]
 
 
+def row(
+    key: str,
+    m: tm.Model,
+    d: np.ndarray,
+    ref: Callable[[float], int],
+    label: str,
+    args: argparse.Namespace,
+    clock: Callable[[], float],
+) -> None:
+    """Measure and print one case at one N."""
+    n = d.size
+    k = min(n, args.sample)
+    dl = d[:k].tolist()
+    t_tm, t_floor = (
+        t / n * 1e9
+        for t in interleaved(
+            [lambda: m.audio_tokens(d), lambda: d * 16000.0],
+            args.repeat or (5 if n < 10**7 else 3),
+            clock,
+        )
+    )
+    t_ref = interleaved([lambda: [ref(x) for x in dl]], 1, clock)[0] / k * 1e9
+    assert m.audio_tokens(d[:k]).tolist() == [ref(x) for x in dl], key
+    print(
+        f"{key:14} {n:>6.0e} {t_tm:>8.1f} ns {t_ref:>7.0f} ns {t_floor:>5.2f} ns "
+        f"{t_ref / t_tm:>7.0f}x {t_tm / t_floor:>7.1f}x  {label}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", nargs="+", type=float, default=[1e5, 1e7])
-    ap.add_argument("--cases", nargs="+", default=[c for c, _ in CASES],
-                    choices=[c for c, _ in CASES])
-    ap.add_argument("--repeat", type=int, default=0,
-                    help="timed rounds per figure (default 5, 3 at N >= 1e7)")
+    ap.add_argument(
+        "--cases", nargs="+", default=[c for c, _ in CASES], choices=[c for c, _ in CASES]
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=0, help="timed rounds per figure (default 5, 3 at N >= 1e7)"
+    )
     ap.add_argument("--sample", type=int, default=50_000, help="clips in the reference loop")
-    ap.add_argument("--cpu", action="store_true",
-                    help="CPU time of the process (all threads) instead of wall time")
+    ap.add_argument(
+        "--cpu",
+        action="store_true",
+        help="CPU time of the process (all threads) instead of wall time",
+    )
     ap.add_argument("--ref-site", help="site-packages holding transformers")
     args = ap.parse_args(argv)
     clock = time.process_time if args.cpu else time.perf_counter
     refs, labels = load_refs(args.ref_site)
     threads = os.environ.get("TOKENMETER_THREADS") or f"{len(os.sched_getaffinity(0))} (CPUs)"
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; numpy "
-          f"{np.__version__}; tokenmeter threads for long inputs: {threads}; clock "
-          f"{'cpu' if args.cpu else 'wall'}")
+    print(
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; numpy "
+        f"{np.__version__}; tokenmeter threads for long inputs: {threads}; clock "
+        f"{'cpu' if args.cpu else 'wall'}"
+    )
     for k, v in labels.items():
         if k.startswith("source "):
             print(f"reference {k}: {v}")
     print("reference loop: timed on a sample, reported per clip (the same at any N)\n")
-    print(f"{'case':14} {'N':>6} {'tokenmeter':>11} {'ref loop':>10} {'floor':>8} "
-          f"{'vs loop':>8} {'x floor':>8}  reference")
+    print(
+        f"{'case':14} {'N':>6} {'tokenmeter':>11} {'ref loop':>10} {'floor':>8} "
+        f"{'vs loop':>8} {'x floor':>8}  reference"
+    )
     rng = np.random.default_rng(0)
     for size in args.sizes:
         n = int(size)
         d = np.round(rng.uniform(0.02, 900.0, n), 3)
-        k = min(n, args.sample)
-        dl = d[:k].tolist()
         for key, model in CASES:
-            if key not in args.cases:
-                continue
-            m = tm.get_model(model)
-            ref = refs[key]
-            repeat = args.repeat or (5 if n < 10**7 else 3)
-            t_tm, t_floor = (t / n * 1e9 for t in interleaved(
-                [lambda: m.audio_tokens(d), lambda: d * 16000.0], repeat, clock))  # noqa: B023
-            t_ref = interleaved([lambda: [ref(x) for x in dl]], 1, clock)[0] / k * 1e9  # noqa: B023
-            assert m.audio_tokens(d[:k]).tolist() == [ref(x) for x in dl], key
-            print(f"{key:14} {n:>6.0e} {t_tm:>8.1f} ns {t_ref:>7.0f} ns {t_floor:>5.2f} ns "
-                  f"{t_ref / t_tm:>7.0f}x {t_tm / t_floor:>7.1f}x  {labels[key]}")
+            if key in args.cases:
+                row(key, tm.get_model(model), d, refs[key], labels[key], args, clock)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -55,8 +55,17 @@ class Refs:
         r = cls()
         path = find_source("qwen_vl_utils/vision_process.py", site)
         if path:
-            r.vl_utils = compile_functions(path, {"round_by_factor", "ceil_by_factor", "floor_by_factor",
-                                         "smart_resize", "smart_nframes"}, constants=True)
+            r.vl_utils = compile_functions(
+                path,
+                {
+                    "round_by_factor",
+                    "ceil_by_factor",
+                    "floor_by_factor",
+                    "smart_resize",
+                    "smart_nframes",
+                },
+                constants=True,
+            )
             r.origin["qwen-vl-utils"] = str(path)
         path = find_source("transformers/models/qwen2_vl/image_processing_qwen2_vl.py", site)
         if path:
@@ -69,8 +78,9 @@ class Refs:
         return r
 
 
-def copy_smart_resize(height: int, width: int, factor: int, min_pixels: float,
-                      max_pixels: float, clamp_first: bool) -> tuple[int, int]:
+def copy_smart_resize(
+    height: int, width: int, factor: int, min_pixels: float, max_pixels: float, clamp_first: bool
+) -> tuple[int, int]:
     """copy: transformers' (clamp_first=False) or qwen-vl-utils' smart_resize."""
     if max(height, width) / min(height, width) > 200:
         raise ValueError("aspect ratio")
@@ -116,8 +126,10 @@ def make_refs(refs: Refs) -> dict[str, tuple[Callable[[int, int, float, float], 
     """Per-video reference loops ``f(w, h, duration, fps) -> tokens`` and their origin."""
     vl = refs.vl_utils
     hf2 = refs.hf_qwen2_resize or (
-        lambda h, w, factor, min_pixels, max_pixels:
-        copy_smart_resize(h, w, factor, min_pixels, max_pixels, False))
+        lambda h, w, factor, min_pixels, max_pixels: copy_smart_resize(
+            h, w, factor, min_pixels, max_pixels, False
+        )
+    )
 
     def qwen25_hf(w: int, h: int, d: float, fps: float) -> int:
         total = round(d * fps)
@@ -144,8 +156,9 @@ def make_refs(refs: Refs) -> dict[str, tuple[Callable[[int, int, float, float], 
         total = round(d * fps)
         n = min(max(int(total / fps * 2.0), 4), 768, total)  # copy: sample_frames
         if refs.hf_qwen3_resize is not None:
-            hb, wb = refs.hf_qwen3_resize(n, h, w, temporal_factor=2, factor=32,
-                                          min_pixels=4096, max_pixels=25165824)
+            hb, wb = refs.hf_qwen3_resize(
+                n, h, w, temporal_factor=2, factor=32, min_pixels=4096, max_pixels=25165824
+            )
         else:
             raise LookupError("transformers' qwen3_vl source not found (--ref-site)")
         gt = (n + 1) // 2
@@ -167,12 +180,19 @@ def make_refs(refs: Refs) -> dict[str, tuple[Callable[[int, int, float, float], 
 
     where = {True: "installed source", False: "copy"}
     return {
-        "qwen2.5": (qwen25_hf, "sample_frames copy, smart_resize "
-                    + where[refs.hf_qwen2_resize is not None]),
-        "qwen2.5-vl-utils": (qwen25_vl, "smart_nframes + smart_resize " + where[bool(vl)]
-                             + ", fetch_video budget copy"),
-        "qwen3": (qwen3_hf, "sample_frames + timestamps copy, smart_resize "
-                  + where[refs.hf_qwen3_resize is not None]),
+        "qwen2.5": (
+            qwen25_hf,
+            "sample_frames copy, smart_resize " + where[refs.hf_qwen2_resize is not None],
+        ),
+        "qwen2.5-vl-utils": (
+            qwen25_vl,
+            "smart_nframes + smart_resize " + where[bool(vl)] + ", fetch_video budget copy",
+        ),
+        "qwen3": (
+            qwen3_hf,
+            "sample_frames + timestamps copy, smart_resize "
+            + where[refs.hf_qwen3_resize is not None],
+        ),
         "gemini": (gemini, "copy (published rates)"),
         "wan": (wan, "copy (diffusers latent shapes)"),
     }
@@ -215,51 +235,73 @@ def inputs(n: int, dit: bool) -> tuple[np.ndarray, ...]:
     return w, h, d, fps
 
 
+def row(
+    case: Case,
+    n: int,
+    loop: tuple[Callable[..., int], str],
+    repeat: int,
+    clock: Callable[[], float],
+) -> None:
+    """Measure and print one case at one N."""
+    m = tm.get_model(case.model, profile=case.profile)
+    ref, origin = loop
+    w, h, d, fps = inputs(n, case.dit)
+    f = None if case.dit else fps
+    t_tm, t_floor = (
+        t / n * 1e9
+        for t in interleaved(
+            [lambda: m.video_tokens(w, h, d, f), lambda: w * h + d * fps],
+            repeat or (5 if n < 10**7 else 3),
+            clock,
+        )
+    )
+    k = min(n, case.sample)
+    rows = list(zip(w[:k].tolist(), h[:k].tolist(), d[:k].tolist(), fps[:k].tolist(), strict=True))
+    t_ref = interleaved([lambda: [ref(*r) for r in rows]], 1, clock)[0] / k * 1e9
+    got = m.video_tokens(w[:k], h[:k], d[:k], None if f is None else f[:k])
+    assert got.tolist() == [ref(*r) for r in rows], case.key
+    print(
+        f"{case.key:18} {n:>6.0e} {t_tm:>8.1f} ns {t_ref:>8.0f} ns {t_floor:>5.2f} ns "
+        f"{t_ref / t_tm:>7.0f}x {t_tm / t_floor:>7.1f}x  {origin}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", nargs="+", type=float, default=[1e5, 1e7])
-    ap.add_argument("--cases", nargs="+", default=[c.key for c in CASES],
-                    choices=[c.key for c in CASES])
-    ap.add_argument("--repeat", type=int, default=0,
-                    help="timed rounds per figure (default 5, 3 at N >= 1e7)")
-    ap.add_argument("--cpu", action="store_true",
-                    help="CPU time of the process (all threads) instead of wall time; with "
-                    "TOKENMETER_THREADS=1 the single-core cost, less disturbed by other load")
+    ap.add_argument(
+        "--cases", nargs="+", default=[c.key for c in CASES], choices=[c.key for c in CASES]
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=0, help="timed rounds per figure (default 5, 3 at N >= 1e7)"
+    )
+    ap.add_argument(
+        "--cpu",
+        action="store_true",
+        help="CPU time of the process (all threads) instead of wall time; with "
+        "TOKENMETER_THREADS=1 the single-core cost, less disturbed by other load",
+    )
     ap.add_argument("--ref-site", help="site-packages holding qwen_vl_utils / transformers")
     args = ap.parse_args(argv)
     clock = time.process_time if args.cpu else time.perf_counter
     refs = Refs.load(args.ref_site)
     loops = make_refs(refs)
     threads = os.environ.get("TOKENMETER_THREADS") or f"{len(os.sched_getaffinity(0))} (CPUs)"
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; numpy "
-          f"{np.__version__}; tokenmeter threads for long inputs: {threads}; clock "
-          f"{'cpu' if args.cpu else 'wall'}")
+    print(
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; numpy "
+        f"{np.__version__}; tokenmeter threads for long inputs: {threads}; clock "
+        f"{'cpu' if args.cpu else 'wall'}"
+    )
     for name, origin in refs.origin.items():
         print(f"reference source: {name}: {origin}")
     print("reference loop: timed on a sample, reported per video (the same at any N)\n")
-    print(f"{'case':18} {'N':>6} {'tokenmeter':>11} {'ref loop':>11} {'floor':>8} "
-          f"{'vs loop':>8} {'x floor':>8}  reference")
+    print(
+        f"{'case':18} {'N':>6} {'tokenmeter':>11} {'ref loop':>11} {'floor':>8} "
+        f"{'vs loop':>8} {'x floor':>8}  reference"
+    )
     for case in [c for c in CASES if c.key in args.cases]:
-        m = tm.get_model(case.model, profile=case.profile)
-        ref, origin = loops[case.key]
         for size in args.sizes:
-            n = int(size)
-            w, h, d, fps = inputs(n, case.dit)
-            f = None if case.dit else fps
-            repeat = args.repeat or (5 if n < 10**7 else 3)
-            t_tm, t_floor = (t / n * 1e9 for t in interleaved(
-                [lambda: m.video_tokens(w, h, d, f), lambda: w * h + d * fps],  # noqa: B023
-                repeat, clock))
-            k = min(n, case.sample)
-            rows = list(zip(w[:k].tolist(), h[:k].tolist(), d[:k].tolist(), fps[:k].tolist(),
-                            strict=True))
-            t_ref = interleaved([lambda: [ref(*r) for r in rows]], 1,  # noqa: B023
-                                clock)[0] / k * 1e9
-            got = m.video_tokens(w[:k], h[:k], d[:k], None if f is None else f[:k])
-            assert got.tolist() == [ref(*r) for r in rows], case.key
-            print(f"{case.key:18} {n:>6.0e} {t_tm:>8.1f} ns {t_ref:>8.0f} ns {t_floor:>5.2f} ns "
-                  f"{t_ref / t_tm:>7.0f}x {t_tm / t_floor:>7.1f}x  {origin}")
-            del w, h, d, fps, f
+            row(case, int(size), loops[case.key], args.repeat, clock)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -27,11 +27,14 @@ def load(name: str) -> dict[str, np.ndarray | list[Any]]:
     return {k: (np.asarray(v) if v and not isinstance(v[0], str) else v) for k, v in cols.items()}
 
 
-@pytest.mark.parametrize(("name", "model", "profile"), [
-    ("qwen2_audio", "qwen2-audio-7b-instruct", None),
-    ("qwen2_5_omni", "qwen2.5-omni-7b", None),
-    ("qwen3_omni", "qwen3-omni-30b-a3b-instruct", None),
-])
+@pytest.mark.parametrize(
+    ("name", "model", "profile"),
+    [
+        ("qwen2_audio", "qwen2-audio-7b-instruct", None),
+        ("qwen2_5_omni", "qwen2.5-omni-7b", None),
+        ("qwen3_omni", "qwen3-omni-30b-a3b-instruct", None),
+    ],
+)
 def test_processor_counts(name: str, model: str, profile: str | None) -> None:
     g = load(name)
     m = tm.get_model(model, profile=profile)
@@ -80,15 +83,17 @@ def test_whisper_positions() -> None:
 def test_resampled_lengths_match_librosa() -> None:
     g = load("resample")
     m = tm.get_model("qwen2-audio-7b-instruct")
-    c = m.rule("audio").evaluate(np.zeros(len(g["samples"])), samples=g["samples"],
-                                 sample_rate=g["sample_rate"])
+    c = m.rule("audio").evaluate(
+        np.zeros(len(g["samples"])), samples=g["samples"], sample_rate=g["sample_rate"]
+    )
     np.testing.assert_array_equal(c.derivation["samples"], g["resampled"])
 
 
 def test_vendor_documented_rates() -> None:
     g = load("vendor_examples")
-    for model, seconds, direction, tokens in zip(g["model"], g["seconds"], g["direction"],
-                                                 g["tokens"], strict=True):
+    for model, seconds, direction, tokens in zip(
+        g["model"], g["seconds"], g["direction"], g["tokens"], strict=True
+    ):
         c = tm.get_model(str(model)).count_audio(float(seconds), direction=str(direction))
         assert c.tokens == int(tokens), (model, seconds, direction)
         assert not c.exact  # a published rate, not reference code

@@ -24,13 +24,17 @@ from tokenmeter.kernels import audio as ka
 
 counts = st.integers(0, 2**40)
 count_lists = st.lists(counts | st.integers(0, 2000), min_size=1, max_size=40)
-seconds = st.lists(st.floats(0, 1e7) | st.floats(0, 0.05) | st.floats(0, 100), min_size=1,
-                   max_size=40)
+seconds = st.lists(
+    st.floats(0, 1e7) | st.floats(0, 0.05) | st.floats(0, 100), min_size=1, max_size=40
+)
 
 
-@given(n=count_lists, hop=st.sampled_from([160, 100, 1]),
-       cap=st.none() | st.integers(1, 30_000),
-       padding=st.sampled_from(["max_length", "longest"]))
+@given(
+    n=count_lists,
+    hop=st.sampled_from([160, 100, 1]),
+    cap=st.none() | st.integers(1, 30_000),
+    padding=st.sampled_from(["max_length", "longest"]),
+)
 def test_mel_frames_paths(n: list[int], hop: int, cap: int | None, padding: Any) -> None:
     arr = np.array(n, dtype=np.int64)
     whole = ka.mel_frames_of(arr, hop, cap, padding)
@@ -49,19 +53,20 @@ def test_encoder_lengths_paths(mel: list[int], n_window: int) -> None:
     # transformers' _get_feat_extract_output_lengths, literally (Python floor division).
     assert pos.tolist() == [(x - 1) // 2 + 1 for x in mel]
     assert tok.tolist() == [((x - 1) // 2 + 1 - 2) // 2 + 1 for x in mel]
-    assert [ka.qwen_audio_tokens(x) for x in mel] == list(zip(pos.tolist(), tok.tolist(),
-                                                             strict=True))
+    assert [ka.qwen_audio_tokens(x) for x in mel] == list(
+        zip(pos.tolist(), tok.tolist(), strict=True)
+    )
     chunk = 2 * n_window
-    want3 = [((((x % chunk) - 1) // 2 + 1 - 1) // 2 + 1 - 1) // 2 + 1 + (x // chunk) * 13
-             for x in mel]
+    want3 = [
+        ((((x % chunk) - 1) // 2 + 1 - 1) // 2 + 1 - 1) // 2 + 1 + (x // chunk) * 13 for x in mel
+    ]
     assert ka.qwen3_omni_tokens(arr, n_window).tolist() == want3
     assert [ka.qwen3_omni_tokens(x, n_window) for x in mel] == want3
     scratch = _avblocks.Scratch(len(mel))
     assert ka.qwen3_omni_tokens(arr, n_window, scratch).tolist() == want3
 
 
-@given(d=seconds, per_s=st.integers(1, 100),
-       rounding=st.sampled_from(["ceil", "floor", "round"]))
+@given(d=seconds, per_s=st.integers(1, 100), rounding=st.sampled_from(["ceil", "floor", "round"]))
 def test_rate_tokens_paths(d: list[float], per_s: int, rounding: Any) -> None:
     whole = ka.rate_tokens_of(np.array(d), per_s, rounding)
     one = [ka.rate_tokens_of(x, per_s, rounding) for x in d]
@@ -84,8 +89,11 @@ def test_samples_paths(d: list[float], rate: int) -> None:
 @given(n=count_lists, window=st.sampled_from([480_000, 160_000]))
 def test_whisper_windows_paths(n: list[int], window: int) -> None:
     whole = ka.whisper_windows(np.array(n), window_samples=window)
-    assert whole.tolist() == [ka.whisper_windows(x, window_samples=window) for x in n] \
+    assert (
+        whole.tolist()
+        == [ka.whisper_windows(x, window_samples=window) for x in n]
         == [max(1, -(-x // window)) for x in n]
+    )
 
 
 def test_kernel_input_checks_name_the_value() -> None:
@@ -101,13 +109,20 @@ def test_kernel_input_checks_name_the_value() -> None:
 
 # -- rules over many blocks and threads -------------------------------------------------------
 
-MODELS = ["qwen2-audio-7b-instruct", "qwen2.5-omni-7b", "qwen3-omni", "whisper-large-v3",
-          "gemini-2.5-flash", "gpt-4o"]
+MODELS = [
+    "qwen2-audio-7b-instruct",
+    "qwen2.5-omni-7b",
+    "qwen3-omni",
+    "whisper-large-v3",
+    "gemini-2.5-flash",
+    "gpt-4o",
+]
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_rules_in_blocks_equal_one_clip_at_a_time(model: str,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rules_in_blocks_equal_one_clip_at_a_time(
+    model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     m = tm.get_model(model)
     n = 2 * _avblocks.BLOCK + 91
     rng = np.random.default_rng(5)
@@ -125,10 +140,11 @@ def test_rules_in_blocks_equal_one_clip_at_a_time(model: str,
             assert int(v[i]) == c.details[k]
 
 
-@pytest.mark.parametrize(("model", "short", "pattern"), [
-    ("qwen3-omni", 0.001, "too short"), ("whisper-large-v3", 0.0, "0 samples")])
-def test_an_error_in_a_later_block_names_that_clip(model: str, short: float,
-                                                   pattern: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "short", "pattern"),
+    [("qwen3-omni", 0.001, "too short"), ("whisper-large-v3", 0.0, "0 samples")],
+)
+def test_an_error_in_a_later_block_names_that_clip(model: str, short: float, pattern: str) -> None:
     d = np.full(2 * _avblocks.BLOCK + 5, 10.0)
     bad = _avblocks.BLOCK + 17
     d[bad] = short
@@ -138,10 +154,14 @@ def test_an_error_in_a_later_block_names_that_clip(model: str, short: float,
 
 @pytest.mark.parametrize("model", MODELS[:4])
 @settings(max_examples=25)
-@given(d=st.floats(0, 1e7), samples=st.none() | st.integers(0, 2**40),
-       rate=st.none() | st.sampled_from([8000, 16_000, 44_100, 48_000]))
-def test_scalar_fast_path_equals_the_array_path(model: str, d: float, samples: int | None,
-                                                rate: int | None) -> None:
+@given(
+    d=st.floats(0, 1e7),
+    samples=st.none() | st.integers(0, 2**40),
+    rate=st.none() | st.sampled_from([8000, 16_000, 44_100, 48_000]),
+)
+def test_scalar_fast_path_equals_the_array_path(
+    model: str, d: float, samples: int | None, rate: int | None
+) -> None:
     m = tm.get_model(model)
     opts: dict[str, Any] = {}
     if samples is not None:
@@ -161,7 +181,8 @@ def test_scalar_fast_path_equals_the_array_path(model: str, d: float, samples: i
     if samples is not None:
         # samples= alone: the duration follows from the clip's rate.
         assert result(samples=samples, sample_rate=rate) == result(
-            samples=np.int64(samples), sample_rate=None if rate is None else np.int64(rate))
+            samples=np.int64(samples), sample_rate=None if rate is None else np.int64(rate)
+        )
 
 
 def test_samples_arrays_in_blocks() -> None:
@@ -172,5 +193,4 @@ def test_samples_arrays_in_blocks() -> None:
     rates = np.array([8000, 16_000, 44_100, 48_000])[rng.integers(0, 4, n)]
     got = m.audio_tokens(samples=samples, sample_rate=rates)
     for i in rng.integers(0, n, 40).tolist():
-        assert got[i] == m.count_audio(samples=int(samples[i]),
-                                       sample_rate=int(rates[i])).tokens
+        assert got[i] == m.count_audio(samples=int(samples[i]), sample_rate=int(rates[i])).tokens

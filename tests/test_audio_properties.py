@@ -32,6 +32,7 @@ duration_arrays = hnp.arrays(np.float64, st.integers(0, 40), elements=durations)
 
 # -- plain-Python references (from the reference code, item by item) ------------------------
 
+
 def ref_samples(d: float) -> int:
     return round(d * 16000)  # Python round: half to even, like np.rint
 

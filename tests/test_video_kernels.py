@@ -53,13 +53,20 @@ def result(fn: Any, *args: Any, **kw: Any) -> Any:
 
 # -- frame sampling: array path == one-item path ------------------------------------------
 
+
 @settings(max_examples=60)
-@given(seed=st.integers(0, 2**32 - 1),
-       opts=st.fixed_dictionaries({}, optional={
-           "fps": st.sampled_from([0.5, 1.0, 2.0, 4.0]),
-           "min_frames": st.integers(0, 10),
-           "max_frames": st.integers(2, 900),
-           "nframes": st.integers(1, 1000)}))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    opts=st.fixed_dictionaries(
+        {},
+        optional={
+            "fps": st.sampled_from([0.5, 1.0, 2.0, 4.0]),
+            "min_frames": st.integers(0, 10),
+            "max_frames": st.integers(2, 900),
+            "nframes": st.integers(1, 1000),
+        },
+    ),
+)
 def test_qwen_vl_utils_nframes_paths(seed: int, opts: dict[str, Any]) -> None:
     rng = np.random.default_rng(seed)
     total = rng.integers(1, 5000, 50)
@@ -74,12 +81,18 @@ def test_qwen_vl_utils_nframes_paths(seed: int, opts: dict[str, Any]) -> None:
 
 
 @settings(max_examples=60)
-@given(seed=st.integers(0, 2**32 - 1),
-       opts=st.fixed_dictionaries({}, optional={
-           "fps": st.sampled_from([0.5, 1.0, 2.0, 4.0]),
-           "min_frames": st.integers(1, 10),
-           "max_frames": st.integers(2, 900),
-           "num_frames": st.integers(1, 1000)}))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    opts=st.fixed_dictionaries(
+        {},
+        optional={
+            "fps": st.sampled_from([0.5, 1.0, 2.0, 4.0]),
+            "min_frames": st.integers(1, 10),
+            "max_frames": st.integers(2, 900),
+            "num_frames": st.integers(1, 1000),
+        },
+    ),
+)
 def test_hf_nframes_paths(seed: int, opts: dict[str, Any]) -> None:
     rng = np.random.default_rng(seed)
     total = rng.integers(1, 5000, 50)
@@ -102,8 +115,10 @@ def test_nframes_refusal_names_the_first_bad_video_at_its_offset() -> None:
         kv.hf_qwen2_nframes(total, 30.0, offset=5)
 
 
-@given(d=st.lists(st.floats(0.0, 1e7), min_size=1, max_size=40),
-       rate=st.sampled_from([0.25, 1.0, 3.0, 1 / 3]))
+@given(
+    d=st.lists(st.floats(0.0, 1e7), min_size=1, max_size=40),
+    rate=st.sampled_from([0.25, 1.0, 3.0, 1 / 3]),
+)
 def test_frames_at_rate_paths(d: list[float], rate: float) -> None:
     whole = kv.frames_at_rate(np.array(d), rate)
     assert whole.tolist() == [kv.frames_at_rate(x, rate) for x in d]
@@ -121,6 +136,7 @@ def test_source_frames_is_rint_in_blocks(n: int, seed: int) -> None:
 
 
 # -- smart_resize with per-video bounds -------------------------------------------------------
+
 
 def ref_smart_resize(h: int, w: int, f: int, lo: float, hi: float, variant: str) -> tuple[int, int]:
     """The image smart_resize of transformers (clamp after the floor) or qwen-vl-utils
@@ -143,8 +159,11 @@ def ref_smart_resize(h: int, w: int, f: int, lo: float, hi: float, variant: str)
     return hb // f, wb // f
 
 
-frame = st.tuples(st.integers(1, 8000), st.integers(1, 8000),
-                  st.floats(20_000, 3e7) | st.integers(20_000, 30_000_000))
+frame = st.tuples(
+    st.integers(1, 8000),
+    st.integers(1, 8000),
+    st.floats(20_000, 3e7) | st.integers(20_000, 30_000_000),
+)
 
 
 @pytest.mark.parametrize("variant", ["transformers", "qwen-vl-utils"])
@@ -157,16 +176,28 @@ def test_per_frame_grid_paths_and_reference(variant: str, frames: list[Any], lo:
     h = np.array([x[0] for x in frames])
     w = np.array([x[1] for x in frames])
     hi = np.array([float(x[2]) for x in frames])
-    whole = outcome(kv.bounded_grid, None, h, w, factor=28, min_pixels=lo, max_pixels=hi,
-                    variant=variant)
+    whole = outcome(
+        kv.bounded_grid, None, h, w, factor=28, min_pixels=lo, max_pixels=hi, variant=variant
+    )
     want = []
     for hh, ww, mm in frames:
         try:
             want.append(ref_smart_resize(hh, ww, 28, lo, float(mm), variant))
         except ValueError:
             want.append("refused")
-    one = [outcome(kv.bounded_grid, None, hh, ww, factor=28, min_pixels=lo,
-                   max_pixels=float(mm), variant=variant) for hh, ww, mm in frames]
+    one = [
+        outcome(
+            kv.bounded_grid,
+            None,
+            hh,
+            ww,
+            factor=28,
+            min_pixels=lo,
+            max_pixels=float(mm),
+            variant=variant,
+        )
+        for hh, ww, mm in frames
+    ]
     assert one == want
     if isinstance(whole, str):
         assert "refused" in want
@@ -175,23 +206,39 @@ def test_per_frame_grid_paths_and_reference(variant: str, frames: list[Any], lo:
 
 
 @settings(max_examples=40)
-@given(pairs=st.lists(st.tuples(st.integers(1, 20_000), st.integers(1, 20_000)), min_size=1,
-                      max_size=40),
-       bounds=st.sampled_from([(3136, 12_845_056), (65536, 16_777_216), (0, 1_003_520)]))
-def test_fixed_bounds_one_video_path_is_the_image_kernel(pairs: list[tuple[int, int]],
-                                                         bounds: tuple[int, int]) -> None:
+@given(
+    pairs=st.lists(
+        st.tuples(st.integers(1, 20_000), st.integers(1, 20_000)), min_size=1, max_size=40
+    ),
+    bounds=st.sampled_from([(3136, 12_845_056), (65536, 16_777_216), (0, 1_003_520)]),
+)
+def test_fixed_bounds_one_video_path_is_the_image_kernel(
+    pairs: list[tuple[int, int]], bounds: tuple[int, int]
+) -> None:
     """count_video's one-video path sizes frames with bounded_grid; the array path with
     grid.smart_resize_grid. They must agree (and refuse the same sizes)."""
     lo, hi = bounds
     pairs = [(h, w) for h, w in pairs if max(h, w) / min(h, w) <= 200]
     for h, w in pairs:
         try:
-            want = tuple(int(x[0]) for x in smart_resize_grid(
-                [h], [w], factor=28, min_pixels=lo, max_pixels=hi, variant="transformers"))
+            want = tuple(
+                int(x[0])
+                for x in smart_resize_grid(
+                    [h], [w], factor=28, min_pixels=lo, max_pixels=hi, variant="transformers"
+                )
+            )
         except InvalidInputError:
             want = "refused"
-        got = outcome(kv.bounded_grid, None, h, w, factor=28, min_pixels=lo, max_pixels=hi,
-                      variant="transformers")
+        got = outcome(
+            kv.bounded_grid,
+            None,
+            h,
+            w,
+            factor=28,
+            min_pixels=lo,
+            max_pixels=hi,
+            variant="transformers",
+        )
         assert got == want
 
 
@@ -199,16 +246,36 @@ def test_grid_errors_name_the_video() -> None:
     h = np.array([720, 720, 100, 720])
     w = np.array([1280, 1280, 30_000, 1280])
     with pytest.raises(InvalidInputError, match=r"^video 42: .*aspect ratio"):
-        kv.bounded_grid(None, h, w, factor=28, min_pixels=3136, max_pixels=602112.0,
-                        variant="qwen-vl-utils", offset=40)
+        kv.bounded_grid(
+            None,
+            h,
+            w,
+            factor=28,
+            min_pixels=3136,
+            max_pixels=602112.0,
+            variant="qwen-vl-utils",
+            offset=40,
+        )
     with pytest.raises(InvalidInputError, match=r"^video 1: min_pixels = 100352 exceeds"):
-        kv.bounded_grid(None, h[:2], w[:2], factor=28, min_pixels=100352,
-                        max_pixels=np.array([602112.0, 50000.0]), variant="qwen-vl-utils")
+        kv.bounded_grid(
+            None,
+            h[:2],
+            w[:2],
+            factor=28,
+            min_pixels=100352,
+            max_pixels=np.array([602112.0, 50000.0]),
+            variant="qwen-vl-utils",
+        )
 
 
 @settings(max_examples=40)
-@given(items_=st.lists(st.tuples(st.integers(2, 800), st.integers(1, 5000),
-                                 st.integers(1, 5000)), min_size=1, max_size=30))
+@given(
+    items_=st.lists(
+        st.tuples(st.integers(2, 800), st.integers(1, 5000), st.integers(1, 5000)),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_qwen3_grid_paths(items_: list[tuple[int, int, int]]) -> None:
     items_ = [(n, h, w) for n, h, w in items_ if max(h, w) / min(h, w) <= 150]
     if not items_:
@@ -217,10 +284,12 @@ def test_qwen3_grid_paths(items_: list[tuple[int, int, int]]) -> None:
     kw = {"factor": 32, "temporal_factor": 2, "min_pixels": 4096, "max_pixels": 25165824}
     rh, rw = kv.qwen3_video_grid(n, h, w, **kw)
     assert list(zip(rh.tolist(), rw.tolist(), strict=True)) == [
-        kv.qwen3_video_grid(a, b, c, **kw) for a, b, c in items_]
+        kv.qwen3_video_grid(a, b, c, **kw) for a, b, c in items_
+    ]
 
 
 # -- Qwen3-VL timestamps: closed form == the reference loop -----------------------------------
+
 
 def loop_digits(total: int, m: int, fps: float, linspace: str) -> int:
     idx = (kv.linspace_round_f32 if linspace == "torch" else kv.linspace_round_f64)(total - 1, m)
@@ -235,14 +304,17 @@ def test_digit_thresholds_are_the_first_floats_with_one_more_digit() -> None:
 
 @pytest.mark.parametrize("linspace", ["numpy", "torch"])
 @settings(max_examples=80)
-@given(total=st.integers(1, 400_000), m=st.integers(1, 1500),
-       fps=st.sampled_from(FPS + [0.3, 7.0, 10.0, 100.0, 1000.0, 1e-3])
-       | st.floats(0.05, 500.0))
+@given(
+    total=st.integers(1, 400_000),
+    m=st.integers(1, 1500),
+    fps=st.sampled_from([*FPS, 0.3, 7.0, 10.0, 100.0, 1000.0, 1e-3]) | st.floats(0.05, 500.0),
+)
 def test_timestamp_digits_closed_form(linspace: str, total: int, m: int, fps: float) -> None:
     want = loop_digits(total, m, fps, linspace)
     assert kv.qwen3_timestamp_digits(total, m, fps, linspace=linspace) == want
-    got = kv.qwen3_timestamp_digits(np.array([total, total]), np.array([m, m]), fps,
-                                    linspace=linspace)
+    got = kv.qwen3_timestamp_digits(
+        np.array([total, total]), np.array([m, m]), fps, linspace=linspace
+    )
     assert got.tolist() == [want, want]
 
 
@@ -255,8 +327,10 @@ def test_timestamp_digits_at_the_digit_boundaries(linspace: str) -> None:
         for m in (1, 2, 3, 5, 65):
             mm = np.minimum(m, total)
             got = kv.qwen3_timestamp_digits(total, mm, fps, linspace=linspace)
-            want = [loop_digits(int(t), int(k), fps, linspace) for t, k in
-                    zip(total.tolist(), mm.tolist(), strict=True)]
+            want = [
+                loop_digits(int(t), int(k), fps, linspace)
+                for t, k in zip(total.tolist(), mm.tolist(), strict=True)
+            ]
             assert got.tolist() == want, (fps, m)
 
 
@@ -279,31 +353,41 @@ def test_timestamp_digits_in_blocks_with_scratch() -> None:
     out = np.empty(n, np.int64)
 
     def block(start: int, stop: int, scratch: _avblocks.Scratch) -> None:
-        out[start:stop] = kv.qwen3_timestamp_digits(total[start:stop], m[start:stop],
-                                                    fps[start:stop], scratch=scratch)
+        out[start:stop] = kv.qwen3_timestamp_digits(
+            total[start:stop], m[start:stop], fps[start:stop], scratch=scratch
+        )
 
     _avblocks.run_blocks(block, n)
     sample = rng.integers(0, n, 300)
-    assert out[sample].tolist() == [loop_digits(int(total[i]), int(m[i]), float(fps[i]),
-                                                "numpy") for i in sample]
+    assert out[sample].tolist() == [
+        loop_digits(int(total[i]), int(m[i]), float(fps[i]), "numpy") for i in sample
+    ]
 
 
 # -- DiT ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("cfg", [(4, 8, 1, 2, 1, True), (4, 8, 1, 2, 1, False),
-                                 (4, 8, 2, 2, 2, False), (3, 6, 1, 3, 1, True)])
+
+@pytest.mark.parametrize(
+    "cfg",
+    [(4, 8, 1, 2, 1, True), (4, 8, 1, 2, 1, False), (4, 8, 2, 2, 2, False), (3, 6, 1, 3, 1, True)],
+)
 def test_dit_tokens_only_path(cfg: tuple[int, ...]) -> None:
     vt, vs, pt, phw, pad, down = cfg
     rng = np.random.default_rng(1)
     h = rng.integers(1, 5000, 500)
     w = rng.integers(1, 5000, 500)
     nf = rng.integers(1, 3000, 500)
-    kw = {"vae_temporal": vt, "vae_spatial": vs, "patch_t": pt, "patch_hw": phw,
-          "pad_latent_t": pad, "frame_multiple_round_down": down}
+    kw = {
+        "vae_temporal": vt,
+        "vae_spatial": vs,
+        "patch_t": pt,
+        "patch_hw": phw,
+        "pad_latent_t": pad,
+        "frame_multiple_round_down": down,
+    }
     tokens = kv.dit_latent_grid(h, w, nf, **kw)[3]
     assert kv.dit_latent_tokens(h, w, nf, **kw).tolist() == tokens.tolist()
-    assert tokens.tolist() == [kv.dit_latent_grid(a, b, c, **kw)[3] for a, b, c in
-                               items(h, w, nf)]
+    assert tokens.tolist() == [kv.dit_latent_grid(a, b, c, **kw)[3] for a, b, c in items(h, w, nf)]
 
 
 # -- rules over many blocks and threads -------------------------------------------------------
@@ -325,8 +409,18 @@ RULES: list[tuple[str, str | None, dict[str, Any]]] = [
 
 def many_videos(n: int, dit: bool, seed: int = 3) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
-    sizes = np.array([[1280, 720], [1920, 1080], [854, 480], [640, 360], [3840, 2160],
-                      [720, 1280], [100, 56], [2000, 30]])
+    sizes = np.array(
+        [
+            [1280, 720],
+            [1920, 1080],
+            [854, 480],
+            [640, 360],
+            [3840, 2160],
+            [720, 1280],
+            [100, 56],
+            [2000, 30],
+        ]
+    )
     if dit:
         sizes = sizes - sizes % 16 + 16
     pick = rng.integers(0, len(sizes), n)
@@ -336,9 +430,9 @@ def many_videos(n: int, dit: bool, seed: int = 3) -> tuple[np.ndarray, ...]:
 
 
 @pytest.mark.parametrize(("model", "profile", "opts"), RULES)
-def test_rules_in_blocks_equal_one_video_at_a_time(model: str, profile: str | None,
-                                                   opts: dict[str, Any],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rules_in_blocks_equal_one_video_at_a_time(
+    model: str, profile: str | None, opts: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     m = tm.get_model(model, profile=profile)
     dit = m.rule("video").kind == "dit.latent"
     n = 2 * _avblocks.BLOCK + 77
@@ -349,27 +443,27 @@ def test_rules_in_blocks_equal_one_video_at_a_time(model: str, profile: str | No
     monkeypatch.setattr(_avblocks, "THREAD_MIN", 1)
     monkeypatch.setenv("TOKENMETER_THREADS", "2")
     assert m.video_tokens(w, h, d, f, **opts).tolist() == got.tolist()
-    res = None if dit else m.rule("video").evaluate(h, w, d, fps,
-                                                    np.rint(d * fps).astype(np.int64), **opts)
+    res = (
+        None
+        if dit
+        else m.rule("video").evaluate(h, w, d, fps, np.rint(d * fps).astype(np.int64), **opts)
+    )
     sample = np.random.default_rng(0).integers(0, n, 60)
     for i in sample.tolist():
-        c = m.count_video(int(w[i]), int(h[i]), float(d[i]), None if dit else float(fps[i]),
-                          **opts)
+        c = m.count_video(int(w[i]), int(h[i]), float(d[i]), None if dit else float(fps[i]), **opts)
         assert c.tokens == got[i]
         if res is not None:
             # The derivation is computed on first access, for the whole call.
             assert res.derivation["frames"][i] == c.frames
             if c.grid:
-                assert tuple(res.derivation[k][i] for k in ("grid_t", "grid_h", "grid_w")) \
-                    == c.grid
+                assert tuple(res.derivation[k][i] for k in ("grid_t", "grid_h", "grid_w")) == c.grid
             assert int(res.wrapper_tokens[i]) == c.wrapper_tokens
             if c.encoder_patches is not None:
                 assert res.encoder_patches is not None
                 assert int(res.encoder_patches[i]) == c.encoder_patches
 
 
-@pytest.mark.parametrize("model", ["qwen2.5-vl-72b-instruct", "qwen3-vl-8b-instruct",
-                                   "wan2.1-t2v"])
+@pytest.mark.parametrize("model", ["qwen2.5-vl-72b-instruct", "qwen3-vl-8b-instruct", "wan2.1-t2v"])
 def test_an_error_in_a_later_block_names_that_video(model: str) -> None:
     m = tm.get_model(model)
     n = 2 * _avblocks.BLOCK + 10
@@ -384,30 +478,61 @@ def test_an_error_in_a_later_block_names_that_video(model: str) -> None:
 
 # -- Model.count_video's scalar fast path == the array path -------------------------------------
 
+
 @pytest.mark.parametrize(("model", "profile", "opts"), RULES)
 @settings(max_examples=15)
-@given(w=st.integers(1, 5000), h=st.integers(1, 5000), d=st.floats(0, 7200),
-       fps=st.sampled_from(FPS), frames=st.none() | st.integers(1, 10_000))
-def test_scalar_fast_path_equals_the_array_path(model: str, profile: str | None,
-                                                opts: dict[str, Any], w: int, h: int, d: float,
-                                                fps: float, frames: int | None) -> None:
+@given(
+    w=st.integers(1, 5000),
+    h=st.integers(1, 5000),
+    d=st.floats(0, 7200),
+    fps=st.sampled_from(FPS),
+    frames=st.none() | st.integers(1, 10_000),
+)
+def test_scalar_fast_path_equals_the_array_path(
+    model: str,
+    profile: str | None,
+    opts: dict[str, Any],
+    w: int,
+    h: int,
+    d: float,
+    fps: float,
+    frames: int | None,
+) -> None:
     m = tm.get_model(model, profile=profile)
     if m.rule("video").kind == "dit.latent":
         w, h = w - w % 16 + 16, h - h % 16 + 16
     # numpy scalars are not plain Python numbers, so they take the checked array path;
     # both then run the rule's one-video path, so results and refusals must be identical.
-    slow = result(m.count_video, np.int64(w), np.int64(h), np.float64(d), np.float64(fps),
-                  frames=None if frames is None else np.int64(frames), **opts)
+    slow = result(
+        m.count_video,
+        np.int64(w),
+        np.int64(h),
+        np.float64(d),
+        np.float64(fps),
+        frames=None if frames is None else np.int64(frames),
+        **opts,
+    )
     fast = result(m.count_video, w, h, d, fps, frames=frames, **opts)
     assert fast == slow
 
 
-@pytest.mark.parametrize("args", [
-    (2**31 - 1, 720, 10.0, 30.0), (1280, 720, 1e7, 1.0), (1280, 720, 10.0, 1e5),
-    (1280, 720, 0.0, 30.0), (1280, 720, 0.016, 30.0), (2**31, 720, 10.0, 30.0),
-    (1280, 720, 1e7 + 1, 1.0), (1280, 720, 10.0, 1e5 + 1), (1280, 720, 10.0, 0.0),
-    (0, 720, 10.0, 30.0), (1280, 720, math.nan, 30.0), (1280, 720, 10.0, math.inf),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (2**31 - 1, 720, 10.0, 30.0),
+        (1280, 720, 1e7, 1.0),
+        (1280, 720, 10.0, 1e5),
+        (1280, 720, 0.0, 30.0),
+        (1280, 720, 0.016, 30.0),
+        (2**31, 720, 10.0, 30.0),
+        (1280, 720, 1e7 + 1, 1.0),
+        (1280, 720, 10.0, 1e5 + 1),
+        (1280, 720, 10.0, 0.0),
+        (0, 720, 10.0, 30.0),
+        (1280, 720, math.nan, 30.0),
+        (1280, 720, 10.0, math.inf),
+    ],
+)
 def test_fast_path_bounds_are_the_array_path_bounds(args: tuple[Any, ...]) -> None:
     m = tm.get_model("gemini-2.5-flash")
     w, h, d, fps = args
@@ -415,5 +540,6 @@ def test_fast_path_bounds_are_the_array_path_bounds(args: tuple[Any, ...]) -> No
     slow = result(m.count_video, np.int64(w), np.int64(h), np.float64(d), np.float64(fps))
     assert fast == slow
     frames = result(m.count_video, w, h, fps=fps, frames=int(1e7))
-    assert frames == result(m.count_video, np.int64(w), np.int64(h), fps=np.float64(fps),
-                            frames=np.int64(1e7))
+    assert frames == result(
+        m.count_video, np.int64(w), np.int64(h), fps=np.float64(fps), frames=np.int64(1e7)
+    )

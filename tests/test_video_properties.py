@@ -24,13 +24,28 @@ import tokenmeter as tm
 from tokenmeter.errors import InvalidInputError
 from tokenmeter.kernels import video as kv
 
-fps_values = st.sampled_from([1.0, 2.0, 8.0, 15.0, 23.976023976023978, 24.0, 25.0,
-                              29.97002997002997, 30.0, 50.0, 60.0, 120.0])
+fps_values = st.sampled_from(
+    [
+        1.0,
+        2.0,
+        8.0,
+        15.0,
+        23.976023976023978,
+        24.0,
+        25.0,
+        29.97002997002997,
+        30.0,
+        50.0,
+        60.0,
+        120.0,
+    ]
+)
 totals = st.integers(1, 200_000)
 sides = st.integers(16, 4096)
 
 
 # -- plain-Python references -------------------------------------------------------------
+
 
 def ref_smart_nframes(total: int, video_fps: float, fps: float = 2.0) -> int:
     """qwen_vl_utils.smart_nframes, transcribed (fps path, default options)."""
@@ -52,8 +67,9 @@ def ref_hf_qwen3(total: int, video_fps: float, fps: float = 2.0) -> int:
     return min(max(int(total / video_fps * fps), 4), 768, total)
 
 
-def ref_qwen3_resize(n: int, h: int, w: int, lo: int = 4096, hi: int = 25165824,
-                     f: int = 32) -> tuple[int, int]:
+def ref_qwen3_resize(
+    n: int, h: int, w: int, lo: int = 4096, hi: int = 25165824, f: int = 32
+) -> tuple[int, int]:
     if h < f or w < f:
         s = max(f / h, f / w)
         h, w = int(h * s), int(w * s)
@@ -80,8 +96,11 @@ def ref_dit(h: int, w: int, nf: int, pt: int, pad: int, down: bool) -> int:
 
 # -- kernels == references -------------------------------------------------------------------
 
-@given(ts=st.lists(st.tuples(totals, fps_values), min_size=1, max_size=30),
-       fps=st.sampled_from([0.5, 1.0, 2.0, 4.0]))
+
+@given(
+    ts=st.lists(st.tuples(totals, fps_values), min_size=1, max_size=30),
+    fps=st.sampled_from([0.5, 1.0, 2.0, 4.0]),
+)
 def test_frame_sampling_kernels(ts: list[tuple[int, float]], fps: float) -> None:
     ts = [(t, f) for t, f in ts if t >= 4]
     if not ts:
@@ -98,31 +117,53 @@ def test_frame_sampling_kernels(ts: list[tuple[int, float]], fps: float) -> None
     assert c.tolist() == [ref_hf_qwen3(t, f, fps) for t, f in ts]
 
 
-@given(items=st.lists(st.tuples(st.integers(2, 800), st.integers(1, 5000),
-                                st.integers(1, 5000)), min_size=1, max_size=30))
+@given(
+    items=st.lists(
+        st.tuples(st.integers(2, 800), st.integers(1, 5000), st.integers(1, 5000)),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_qwen3_video_resize(items: list[tuple[int, int, int]]) -> None:
     items = [(n, h, w) for n, h, w in items if max(h, w) / min(h, w) <= 150]
     if not items:
         return
     n, h, w = (np.array(x) for x in zip(*items, strict=True))
-    rh, rw = kv.qwen3_video_grid(n, h, w, factor=32, temporal_factor=2, min_pixels=4096,
-                                 max_pixels=25165824)
+    rh, rw = kv.qwen3_video_grid(
+        n, h, w, factor=32, temporal_factor=2, min_pixels=4096, max_pixels=25165824
+    )
     assert list(zip(rh.tolist(), rw.tolist(), strict=True)) == [
-        ref_qwen3_resize(*it) for it in items]
+        ref_qwen3_resize(*it) for it in items
+    ]
 
 
-@given(items=st.lists(st.tuples(st.integers(1, 200), st.integers(1, 200),
-                                st.integers(1, 2000)), min_size=1, max_size=30),
-       cfg=st.sampled_from([(1, 1, True), (1, 1, False), (2, 2, False)]))
+@given(
+    items=st.lists(
+        st.tuples(st.integers(1, 200), st.integers(1, 200), st.integers(1, 2000)),
+        min_size=1,
+        max_size=30,
+    ),
+    cfg=st.sampled_from([(1, 1, True), (1, 1, False), (2, 2, False)]),
+)
 def test_dit_kernel(items: list[tuple[int, int, int]], cfg: tuple[int, int, bool]) -> None:
     pt, pad, down = cfg
     h = np.array([i[0] * 16 for i in items])
     w = np.array([i[1] * 16 for i in items])
     nf = np.array([i[2] for i in items])
-    *_, tok = kv.dit_latent_grid(h, w, nf, vae_temporal=4, vae_spatial=8, patch_t=pt,
-                                 patch_hw=2, pad_latent_t=pad, frame_multiple_round_down=down)
-    assert tok.tolist() == [ref_dit(int(a), int(b), int(c), pt, pad, down)
-                            for a, b, c in zip(h, w, nf, strict=True)]
+    *_, tok = kv.dit_latent_grid(
+        h,
+        w,
+        nf,
+        vae_temporal=4,
+        vae_spatial=8,
+        patch_t=pt,
+        patch_hw=2,
+        pad_latent_t=pad,
+        frame_multiple_round_down=down,
+    )
+    assert tok.tolist() == [
+        ref_dit(int(a), int(b), int(c), pt, pad, down) for a, b, c in zip(h, w, nf, strict=True)
+    ]
 
 
 @given(d=st.floats(0.001, 1e6), f=st.sampled_from([0.25, 0.5, 1.0, 2.0, 3.0]))
@@ -133,8 +174,10 @@ def test_frames_at_rate(d: float, f: float) -> None:
 
 @given(stop=st.integers(0, 100_000), num=st.integers(1, 800))
 def test_linspace_f64_is_numpy(stop: int, num: int) -> None:
-    assert kv.linspace_round_f64(stop, num).tolist() == \
-        np.linspace(0, stop, num).round().astype(int).tolist()
+    assert (
+        kv.linspace_round_f64(stop, num).tolist()
+        == np.linspace(0, stop, num).round().astype(int).tolist()
+    )
 
 
 # -- rules: vector == scalar -----------------------------------------------------------------
@@ -154,15 +197,17 @@ MODELS: list[tuple[str, str | None, dict[str, Any]]] = [
     ("cogvideox1.5", None, {}),
 ]
 
-videos = st.lists(st.tuples(sides, sides, st.floats(2.0, 3600.0), fps_values),
-                  min_size=1, max_size=12)
+videos = st.lists(
+    st.tuples(sides, sides, st.floats(2.0, 3600.0), fps_values), min_size=1, max_size=12
+)
 
 
 @pytest.mark.parametrize(("model", "profile", "opts"), MODELS)
 @settings(max_examples=40)
 @given(vs=videos)
-def test_vector_equals_scalar(model: str, profile: str | None, opts: dict[str, Any],
-                              vs: list[tuple[int, int, float, float]]) -> None:
+def test_vector_equals_scalar(
+    model: str, profile: str | None, opts: dict[str, Any], vs: list[tuple[int, int, float, float]]
+) -> None:
     m = tm.get_model(model, profile=profile)
     vs = [(w, h, d, f) for w, h, d, f in vs if max(w, h) / min(w, h) < 150]
     if m.rule("video").kind == "dit.latent":
@@ -172,13 +217,23 @@ def test_vector_equals_scalar(model: str, profile: str | None, opts: dict[str, A
     w, h, d, f = (np.array(x) for x in zip(*vs, strict=True))
     got = m.video_tokens(w, h, d, f, **opts)
     assert got.dtype == np.int64
-    assert got.tolist() == [m.count_video(int(a), int(b), float(c), float(e), **opts).tokens
-                            for a, b, c, e in vs]
+    assert got.tolist() == [
+        m.count_video(int(a), int(b), float(c), float(e), **opts).tokens for a, b, c, e in vs
+    ]
 
 
-@pytest.mark.parametrize("model", ["gemini-2.5-flash", "gemini-3-pro", "wan2.1-t2v",
-                                   "hunyuanvideo", "cogvideox", "cogvideox1.5",
-                                   "internvl2.5-8b"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gemini-2.5-flash",
+        "gemini-3-pro",
+        "wan2.1-t2v",
+        "hunyuanvideo",
+        "cogvideox",
+        "cogvideox1.5",
+        "internvl2.5-8b",
+    ],
+)
 @settings(max_examples=60)
 @given(a=st.floats(0.1, 86_400.0), b=st.floats(0.1, 86_400.0))
 def test_monotone_in_duration(model: str, a: float, b: float) -> None:
@@ -213,8 +268,16 @@ def test_a_day_of_4k_video_fits(model: str, profile: str | None, opts: dict[str,
         assert every.tokens == every.grid[0] * every.grid[1] * every.grid[2] // 4 + 2
 
 
-@pytest.mark.parametrize("model", ["qwen2.5-vl-72b-instruct", "qwen3-vl-8b-instruct",
-                                   "gemini-2.5-flash", "wan2.1-t2v", "internvl2.5-8b"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "qwen2.5-vl-72b-instruct",
+        "qwen3-vl-8b-instruct",
+        "gemini-2.5-flash",
+        "wan2.1-t2v",
+        "internvl2.5-8b",
+    ],
+)
 def test_bad_input_is_named(model: str) -> None:
     m = tm.get_model(model)
     for bad in (-1.0, math.nan, math.inf):
@@ -246,7 +309,8 @@ def test_extreme_aspect_ratio_is_refused_by_qwen() -> None:
 def test_qwen_refuses_too_few_frames() -> None:
     with pytest.raises(InvalidInputError, match="frames"):
         tm.get_model("qwen2.5-vl-72b-instruct", profile="qwen-vl-utils").count_video(
-            1280, 720, fps=30.0, frames=1)
+            1280, 720, fps=30.0, frames=1
+        )
     with pytest.raises(InvalidInputError, match="at least 2"):
         tm.get_model("qwen3-vl-8b-instruct").count_video(1280, 720, fps=30.0, frames=1)
 
@@ -272,8 +336,23 @@ def test_timestamp_closed_form_matches_the_qwen_vocabulary() -> None:
     if not vocabulary_available("qwen2"):
         pytest.skip("the qwen extra is not installed")
     tok = get_tokenizer("qwen2")
-    ts = [0.0, 0.25, 0.75, 1.0, 9.94, 9.95, 9.96, 10.0, 99.9, 99.96, 123.4, 999.95, 12345.6,
-          86_399.9, 1e6 + 0.1]
+    ts = [
+        0.0,
+        0.25,
+        0.75,
+        1.0,
+        9.94,
+        9.95,
+        9.96,
+        10.0,
+        99.9,
+        99.96,
+        123.4,
+        999.95,
+        12345.6,
+        86_399.9,
+        1e6 + 0.1,
+    ]
     for t in ts:
         s = f"<{t:.1f} seconds>"
         digits = len(f"{t:.1f}") - 2

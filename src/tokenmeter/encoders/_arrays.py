@@ -92,8 +92,7 @@ def mul(a: Any, b: Any, scratch: Scratch | None = None, out: np.ndarray | None =
     """``a * b`` over Python ints or int64 arrays (see :func:`add`)."""
     if type(a) is int and type(b) is int:
         return a * b
-    return np.multiply(a, b,
-                       out=out if out is not None else work(scratch, _shape(a, b), np.int64))
+    return np.multiply(a, b, out=out if out is not None else work(scratch, _shape(a, b), np.int64))
 
 
 def ceil_div_by(a: Any, d: int, scratch: Scratch | None = None) -> Any:

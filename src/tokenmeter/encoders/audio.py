@@ -91,8 +91,7 @@ class _Samples:
         if samples is not None:
             if not 0 <= samples <= ka.MAX_SAMPLES:
                 as_int_array("samples", samples, low=0, high=ka.MAX_SAMPLES)  # raises
-            n: int = (samples if rate is None
-                      else ka.resampled_length(samples, rate, self._rate))
+            n: int = samples if rate is None else ka.resampled_length(samples, rate, self._rate)
             return n
         if rate is not None:
             if not 1 <= rate <= 10**7:
@@ -134,8 +133,7 @@ Core = Callable[[Any, int, "Scratch | None"], tuple[Any, ...]]
 def _evaluate(src: _Samples, core: Core, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Run ``core(samples, offset, scratch) -> values`` (one per name) over every clip."""
     if src.one is not None:
-        return {k: item(v, src.shape)
-                for k, v in zip(names, core(src.one, 0, None), strict=True)}
+        return {k: item(v, src.shape) for k, v in zip(names, core(src.one, 0, None), strict=True)}
     outs = {k: np.empty(src.size, np.int64) for k in names}
 
     def block(start: int, stop: int, scratch: Scratch) -> None:
@@ -164,8 +162,9 @@ def model_samples(durations: np.ndarray, opts: dict[str, Any], model_rate: int) 
     if samples is not None:
         n = as_int_array("samples", samples, low=0, high=ka.MAX_SAMPLES)
         if rate is not None:
-            n = ka.resampled_length(n, as_int_array("sample_rate", rate, low=1, high=10**7),
-                                    model_rate)
+            n = ka.resampled_length(
+                n, as_int_array("sample_rate", rate, low=1, high=10**7), model_rate
+            )
     elif rate is not None:
         sr = as_int_array("sample_rate", rate, low=1, high=10**7)
         d, sr = broadcast_same(("duration", np.asarray(durations)), ("sample_rate", sr))
@@ -183,7 +182,8 @@ def _lazy(src: _Samples, **make: Callable[[I64], Any]) -> Mapping[str, np.ndarra
     if src.one is not None:
         # One clip: Python ints all the way, one small array per key.
         n, shape = src.one, src.shape
-        return {"samples": item(n, shape), **{k: item(fn(n), shape) for k, fn in make.items()}}
+        one: Any = n  # the kernels take a Python int as well as an array
+        return {"samples": item(n, shape), **{k: item(fn(one), shape) for k, fn in make.items()}}
     cache: list[I64] = []
 
     def samples() -> I64:
@@ -247,11 +247,9 @@ class QwenAudioRule(_SampledAudioRule):
         return self.max_seconds * self.sample_rate // self.hop_length
 
     def _mel(self, samples: Any, scratch: Scratch | None = None) -> Any:
-        return ka.mel_frames_of(samples, self.hop_length, self._max_frames(), "max_length",
-                                scratch)
+        return ka.mel_frames_of(samples, self.hop_length, self._max_frames(), "max_length", scratch)
 
-    def _core(self, samples: Any, offset: int,
-              scratch: Scratch | None = None) -> tuple[Any, Any]:
+    def _core(self, samples: Any, offset: int, scratch: Scratch | None = None) -> tuple[Any, Any]:
         positions, placeholders = ka.qwen_audio_tokens(self._mel(samples, scratch), scratch)
         placeholders += self.wrapper_tokens  # a fresh int, or a work array of this block
         return placeholders, positions
@@ -263,10 +261,12 @@ class QwenAudioRule(_SampledAudioRule):
             wrapper_tokens=const(self.wrapper_tokens, src.shape),
             encoder_patches=out["positions"],
             derivation=_lazy(src, mel_frames=self._mel),
-            notes=(f"16 kHz samples -> mel frames ceil(samples/{self.hop_length}), capped at "
-                   f"{self.max_seconds} s ({self._max_frames()} frames; longer audio is "
-                   "truncated) -> ((mel-1)//2+1-2)//2+1 tokens (25/s); clips of up to 2 mel "
-                   "frames give 0",),
+            notes=(
+                f"16 kHz samples -> mel frames ceil(samples/{self.hop_length}), capped at "
+                f"{self.max_seconds} s ({self._max_frames()} frames; longer audio is "
+                "truncated) -> ((mel-1)//2+1-2)//2+1 tokens (25/s); clips of up to 2 mel "
+                "frames give 0",
+            ),
         )
 
     def count_samples(self, samples: Any) -> RuleResult:
@@ -317,17 +317,25 @@ class Qwen3OmniAudioRule(_SampledAudioRule):
             raise InvalidInputError("qwen3_omni.audio.max_seconds and wrapper_tokens must be >= 0")
 
     def _mel(self, samples: Any, scratch: Scratch | None = None) -> Any:
-        max_frames = (self.max_seconds * self.sample_rate // self.hop_length
-                      if self.max_seconds else None)
-        return ka.mel_frames_of(samples, self.hop_length, max_frames,
-                                "longest" if self.padding == "longest" else "max_length",
-                                scratch)
+        max_frames = (
+            self.max_seconds * self.sample_rate // self.hop_length if self.max_seconds else None
+        )
+        return ka.mel_frames_of(
+            samples,
+            self.hop_length,
+            max_frames,
+            "longest" if self.padding == "longest" else "max_length",
+            scratch,
+        )
 
     def _core(self, samples: Any, offset: int, scratch: Scratch | None = None) -> tuple[Any]:
         min_samples = self.n_fft // 2 + 1
         if self.padding == "longest":
-            shortest = samples if type(samples) is int else (
-                int(samples.min()) if samples.size else min_samples)
+            shortest = (
+                samples
+                if type(samples) is int
+                else (int(samples.min()) if samples.size else min_samples)
+            )
             if shortest < min_samples:
                 i = 0 if type(samples) is int else int(np.argmin(samples))
                 raise InvalidInputError(
@@ -344,15 +352,19 @@ class Qwen3OmniAudioRule(_SampledAudioRule):
         """Tokens for clips of these durations (or ``samples=``/``sample_rate=``)."""
         src = _Samples(durations, opts, self.sample_rate)
         out = _evaluate(src, self._core, ("tokens",))
-        how = (f"floor(samples/{self.hop_length}) (padding='longest', no truncation)"
-               if self.padding == "longest" else
-               f"ceil(samples/{self.hop_length}), capped at {self.max_seconds} s")
+        how = (
+            f"floor(samples/{self.hop_length}) (padding='longest', no truncation)"
+            if self.padding == "longest"
+            else f"ceil(samples/{self.hop_length}), capped at {self.max_seconds} s"
+        )
         return RuleResult(
             tokens=out["tokens"],
             wrapper_tokens=const(self.wrapper_tokens, src.shape),
             derivation=_lazy(src, mel_frames=self._mel),
-            notes=(f"16 kHz samples -> mel frames {how} -> 13 tokens per {2 * self.n_window} "
-                   "mel frames plus the conv output of the remainder",),
+            notes=(
+                f"16 kHz samples -> mel frames {how} -> 13 tokens per {2 * self.n_window} "
+                "mel frames plus the conv output of the remainder",
+            ),
         )
 
 
@@ -373,16 +385,19 @@ class WhisperWindowsRule(_SampledAudioRule):
 
     def __post_init__(self) -> None:
         _SampledAudioRule.__post_init__(self)
-        _positive("whisper.windows", window_seconds=self.window_seconds,
-                  positions_per_window=self.positions_per_window)
+        _positive(
+            "whisper.windows",
+            window_seconds=self.window_seconds,
+            positions_per_window=self.positions_per_window,
+        )
 
     def _windows(self, samples: Any, scratch: Scratch | None = None) -> Any:
-        return ka.whisper_windows(samples, window_samples=self.window_seconds * self.sample_rate,
-                                  scratch=scratch)
+        return ka.whisper_windows(
+            samples, window_samples=self.window_seconds * self.sample_rate, scratch=scratch
+        )
 
     def _core(self, samples: Any, offset: int, scratch: Scratch | None = None) -> tuple[Any]:
-        shortest = samples if type(samples) is int else (
-            int(samples.min()) if samples.size else 1)
+        shortest = samples if type(samples) is int else (int(samples.min()) if samples.size else 1)
         if shortest < 1:
             i = 0 if type(samples) is int else int(np.argmin(samples))
             raise InvalidInputError(
@@ -403,8 +418,10 @@ class WhisperWindowsRule(_SampledAudioRule):
             wrapper_tokens=const(0, src.shape),
             encoder_patches=positions,
             derivation=_lazy(src, windows=self._windows),
-            notes=(f"{self.window_seconds} s windows (the last padded with silence), "
-                   f"{self.positions_per_window} encoder positions each",),
+            notes=(
+                f"{self.window_seconds} s windows (the last padded with silence), "
+                f"{self.positions_per_window} encoder positions each",
+            ),
         )
 
 
@@ -467,5 +484,5 @@ class RateRule(AudioRule):
             wrapper_tokens=const(0, tokens.shape),
             exact=False,
             method=f"published rate {per_s} tokens/s ({direction}), {self.rounding} of "
-                   "duration rounded to whole microseconds",
+            "duration rounded to whole microseconds",
         )

@@ -43,11 +43,22 @@ __all__ = [
     "QwenVideoRule",
 ]
 
-_QWEN_OPTIONS = frozenset({
-    "sample_fps", "nframes", "min_frames", "max_frames", "min_pixels", "max_pixels",
-    "total_pixels", "cap_pixels_per_frame", "do_sample_frames", "use_audio_in_video",
-    "audio_duration", "has_audio",
-})
+_QWEN_OPTIONS = frozenset(
+    {
+        "sample_fps",
+        "nframes",
+        "min_frames",
+        "max_frames",
+        "min_pixels",
+        "max_pixels",
+        "total_pixels",
+        "cap_pixels_per_frame",
+        "do_sample_frames",
+        "use_audio_in_video",
+        "audio_duration",
+        "has_audio",
+    }
+)
 
 
 def _pos(owner: str, **values: float) -> None:
@@ -56,8 +67,9 @@ def _pos(owner: str, **values: float) -> None:
             raise InvalidInputError(f"{owner}.{name} must be a positive number, got {value!r}")
 
 
-def _opt_int(opts: Mapping[str, Any], name: str, default: int | None, low: int = 1,
-             high: int = 2**40) -> int | None:
+def _opt_int(
+    opts: Mapping[str, Any], name: str, default: int | None, low: int = 1, high: int = 2**40
+) -> int | None:
     v = opts.get(name, default)
     if v is None:
         return None
@@ -68,8 +80,10 @@ def _opt_int(opts: Mapping[str, Any], name: str, default: int | None, low: int =
 
 def _opt_float(opts: Mapping[str, Any], name: str, default: float) -> float:
     v = opts.get(name, default)
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not (
-        math.isfinite(v) and 0 < v <= 1e5
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, (int, float, np.number))
+        or not (math.isfinite(v) and 0 < v <= 1e5)
     ):
         raise InvalidInputError(f"{name} = {v!r} is not allowed; pass a number in (0, 1e5]")
     return float(v)
@@ -126,15 +140,17 @@ class _Videos:
 
     __slots__ = ("arrays", "one", "shape", "size")
 
-    def __init__(self, h: np.ndarray, w: np.ndarray, d: np.ndarray, fps: np.ndarray,
-                 total: np.ndarray) -> None:
+    def __init__(
+        self, h: np.ndarray, w: np.ndarray, d: np.ndarray, fps: np.ndarray, total: np.ndarray
+    ) -> None:
         self.shape: tuple[int, ...] = total.shape
         self.size = total.size
         self.one: _Batch | None = None
         self.arrays: tuple[np.ndarray, ...] = ()
         if self.size == 1:
-            self.one = _Batch(int(h.item()), int(w.item()), float(d.item()),
-                              float(fps.item()), int(total.item()))
+            self.one = _Batch(
+                int(h.item()), int(w.item()), float(d.item()), float(fps.item()), int(total.item())
+            )
         else:
             self.arrays = tuple(flat(a) for a in (h, w, d, fps, total))
 
@@ -145,8 +161,9 @@ class _Videos:
         h, w, d, f, t = self.arrays
         return _Batch(h, w, d, f, t, 0, slice(None))
 
-    def run(self, core: Core, stored: tuple[str, ...],
-            derived: tuple[str, ...]) -> tuple[dict[str, np.ndarray], Mapping[str, np.ndarray]]:
+    def run(
+        self, core: Core, stored: tuple[str, ...], derived: tuple[str, ...]
+    ) -> tuple[dict[str, np.ndarray], Mapping[str, np.ndarray]]:
         """``stored`` outputs as int64 arrays of the inputs' shape, and the derivation."""
         if self.one is not None:
             vals = core(self.one)
@@ -158,8 +175,7 @@ class _Videos:
         def block(start: int, stop: int, scratch: Scratch) -> None:
             sl = slice(start, stop)
             dests = {k: v[sl] for k, v in outs.items()}
-            vals = core(_Batch(h[sl], w[sl], d[sl], f[sl], t[sl], start, sl, False, scratch,
-                               dests))
+            vals = core(_Batch(h[sl], w[sl], d[sl], f[sl], t[sl], start, sl, False, scratch, dests))
             for k in stored:
                 if vals[k] is not dests[k]:  # the core did not write it in place
                     dests[k][...] = vals[k]
@@ -172,8 +188,10 @@ class _Videos:
                 cache.append(core(self.whole()))
             return np.broadcast_to(cache[0][key], (self.size,)).reshape(self.shape)
 
-        return ({k: v.reshape(self.shape) for k, v in outs.items()},
-                Derived({k: functools.partial(get, k) for k in derived}))
+        return (
+            {k: v.reshape(self.shape) for k, v in outs.items()},
+            Derived({k: functools.partial(get, k) for k in derived}),
+        )
 
 
 def _first_true(mask: np.ndarray) -> int:
@@ -268,8 +286,7 @@ def _omni_audio(max_seconds: int) -> Any:
     return QwenAudioRule(max_seconds=max_seconds)
 
 
-def _vl_utils_budget(n: Any, video_max: int, total_px: float, min_p: int,
-                     user: int | None) -> Any:
+def _vl_utils_budget(n: Any, video_max: int, total_px: float, min_p: int, user: int | None) -> Any:
     """qwen-vl-utils' ``fetch_video`` per-frame bound: ``max(min(VIDEO_MAX, total / n * 2),
     int(min * 1.05))`` in floats, then a user ``max_pixels`` can only lower it."""
     floor_p = float(int(min_p * 1.05))
@@ -334,10 +351,16 @@ class QwenVideoRule(VideoRule):
             raise InvalidInputError(
                 f"qwen.video variant {self.variant!r}; use transformers, qwen-vl-utils or vllm"
             )
-        _pos("qwen.video", patch_size=self.patch_size, merge_size=self.merge_size,
-             temporal_patch_size=self.temporal_patch_size, sample_fps=self.sample_fps,
-             max_pixels=self.max_pixels, total_pixels=self.total_pixels,
-             max_ratio=self.max_ratio)
+        _pos(
+            "qwen.video",
+            patch_size=self.patch_size,
+            merge_size=self.merge_size,
+            temporal_patch_size=self.temporal_patch_size,
+            sample_fps=self.sample_fps,
+            max_pixels=self.max_pixels,
+            total_pixels=self.total_pixels,
+            max_ratio=self.max_ratio,
+        )
         if self.wrapper_tokens < 0 or self.min_pixels < 0:
             raise InvalidInputError("qwen.video wrapper_tokens and min_pixels must be >= 0")
 
@@ -356,54 +379,87 @@ class QwenVideoRule(VideoRule):
         if self.variant == "qwen-vl-utils":
             max_f = _opt_int(opts, "max_frames", None)
             if "cap_pixels_per_frame" in opts:
-                raise InvalidInputError("cap_pixels_per_frame applies to the transformers "
-                                        "variant; qwen-vl-utils always caps per frame")
+                raise InvalidInputError(
+                    "cap_pixels_per_frame applies to the transformers "
+                    "variant; qwen-vl-utils always caps per frame"
+                )
             return _QwenCall(
-                sample_fps, nframes, min_f, max_f, do_sample, "vl-utils",
+                sample_fps,
+                nframes,
+                min_f,
+                max_f,
+                do_sample,
+                "vl-utils",
                 min_p=int(_opt_int(opts, "min_pixels", self.video_min_pixels, low=0) or 0),
                 total_px=float(_opt_int(opts, "total_pixels", self.total_pixels) or 0),
-                user_max=_opt_int(opts, "max_pixels", None))
+                user_max=_opt_int(opts, "max_pixels", None),
+            )
         if self.variant == "transformers":
             do_sample = _opt_bool(opts, "do_sample_frames", True)
             if do_sample:
                 max_f = int(_opt_int(opts, "max_frames", self.max_frames) or 0)
         if "total_pixels" in opts:
-            raise InvalidInputError("total_pixels applies to the qwen-vl-utils variant; "
-                                    "use cap_pixels_per_frame=True under transformers")
+            raise InvalidInputError(
+                "total_pixels applies to the qwen-vl-utils variant; "
+                "use cap_pixels_per_frame=True under transformers"
+            )
         min_p = int(_opt_int(opts, "min_pixels", self.min_pixels, low=0) or 0)
         max_p = int(_opt_int(opts, "max_pixels", self.max_pixels) or 0)
         cap = _opt_bool(opts, "cap_pixels_per_frame", self.cap_pixels_per_frame)
-        return _QwenCall(sample_fps, nframes, min_f, max_f, do_sample,
-                         "cap" if cap else "grid", min_p, max_p)
+        return _QwenCall(
+            sample_fps, nframes, min_f, max_f, do_sample, "cap" if cap else "grid", min_p, max_p
+        )
 
     def _frames(self, c: _QwenCall, b: _Batch) -> Any:
         if self.variant == "qwen-vl-utils":
-            return kv.qwen_vl_utils_nframes(b.total, b.fps, fps=c.sample_fps,
-                                            min_frames=c.min_frames, max_frames=c.max_frames,
-                                            nframes=c.nframes, offset=b.offset,
-                                            scratch=b.scratch)
+            return kv.qwen_vl_utils_nframes(
+                b.total,
+                b.fps,
+                fps=c.sample_fps,
+                min_frames=c.min_frames,
+                max_frames=c.max_frames,
+                nframes=c.nframes,
+                offset=b.offset,
+                scratch=b.scratch,
+            )
         if self.variant == "vllm":
             return _min(b.total, c.nframes if c.nframes is not None else self.num_frames)
         if not c.do_sample:
             return b.total
-        return kv.hf_qwen2_nframes(b.total, b.fps, fps=c.sample_fps, min_frames=c.min_frames,
-                                   max_frames=int(c.max_frames or 0), num_frames=c.nframes,
-                                   temporal_patch_size=self.temporal_patch_size,
-                                   offset=b.offset, scratch=b.scratch)
+        return kv.hf_qwen2_nframes(
+            b.total,
+            b.fps,
+            fps=c.sample_fps,
+            min_frames=c.min_frames,
+            max_frames=int(c.max_frames or 0),
+            num_frames=c.nframes,
+            temporal_patch_size=self.temporal_patch_size,
+            offset=b.offset,
+            scratch=b.scratch,
+        )
 
     def _grid(self, c: _QwenCall, b: _Batch, n: Any) -> tuple[Any, Any]:
         f = self.factor
         if c.mode == "grid" and not _is_int(b.h):
             # Fixed bounds over many videos (the derivation): the image kernel.
-            return smart_resize_grid(b.h, b.w, factor=f, min_pixels=c.min_p,
-                                     max_pixels=c.max_p, max_ratio=self.max_ratio,
-                                     variant="transformers")
+            return smart_resize_grid(
+                b.h,
+                b.w,
+                factor=f,
+                min_pixels=c.min_p,
+                max_pixels=c.max_p,
+                max_ratio=self.max_ratio,
+                variant="transformers",
+            )
         if c.mode == "cap":
             # Qwen2VLVideoProcessor.resize: an integer share of the total budget per frame.
             budget = int(self.max_video_tokens * f * f * 0.9) * self.temporal_patch_size
             floor_p = int(c.min_p * 1.05)
-            mp: Any = (max(min(c.max_p, budget // n), floor_p) if _is_int(n)
-                       else np.maximum(np.minimum(c.max_p, budget // n), floor_p))
+            mp: Any = (
+                max(min(c.max_p, budget // n), floor_p)
+                if _is_int(n)
+                else np.maximum(np.minimum(c.max_p, budget // n), floor_p)
+            )
             variant = "transformers"
         elif c.mode == "vl-utils":
             mp = _vl_utils_budget(n, self.video_max_pixels, c.total_px, c.min_p, c.user_max)
@@ -412,12 +468,22 @@ class QwenVideoRule(VideoRule):
             # Fixed bounds for one video: the reference's Python arithmetic (the same as
             # the image kernel's; tests/test_video_properties.py checks the two agree).
             mp, variant = c.max_p, "transformers"
-        return kv.bounded_grid(None, b.h, b.w, factor=f, min_pixels=c.min_p, max_pixels=mp,
-                               max_ratio=self.max_ratio, variant=variant, offset=b.offset,
-                               scratch=b.scratch)
+        return kv.bounded_grid(
+            None,
+            b.h,
+            b.w,
+            factor=f,
+            min_pixels=c.min_p,
+            max_pixels=mp,
+            max_ratio=self.max_ratio,
+            variant=variant,
+            offset=b.offset,
+            scratch=b.scratch,
+        )
 
-    def _core(self, c: _QwenCall, sound: Callable[[_Batch], Any] | None,
-              fixed_area: I64 | None, b: _Batch) -> dict[str, Any]:
+    def _core(
+        self, c: _QwenCall, sound: Callable[[_Batch], Any] | None, fixed_area: I64 | None, b: _Batch
+    ) -> dict[str, Any]:
         n = self._frames(c, b)
         if fixed_area is not None and not b.full:
             area = fixed_area[b.sl]  # rows * cols, from the image kernel
@@ -428,8 +494,10 @@ class QwenVideoRule(VideoRule):
         m2 = self.merge_size * self.merge_size
         grid_t = ceil_div_by(n, tps, b.scratch)
         placeholders = _checked_product("tokens", grid_t, area, b, m2)
-        out = {"tokens": add(placeholders, self.wrapper_tokens, out=b.dest("tokens")),
-               "patches": mul(placeholders, m2, out=b.dest("patches"))}
+        out = {
+            "tokens": add(placeholders, self.wrapper_tokens, out=b.dest("tokens")),
+            "patches": mul(placeholders, m2, out=b.dest("patches")),
+        }
         if sound is not None:
             samples = ka.samples_of(sound(b), 16_000, b.scratch)
             audio, _ = _omni_audio(self.audio_max_seconds)._core(samples, b.offset, b.scratch)
@@ -437,59 +505,95 @@ class QwenVideoRule(VideoRule):
             out["audio_tokens"] = audio
         if b.full:
             m = self.merge_size
-            out.update(frames=n, grid_t=grid_t, grid_h=rows * m, grid_w=cols * m,
-                       resized_h=rows * self.factor, resized_w=cols * self.factor)
+            out.update(
+                frames=n,
+                grid_t=grid_t,
+                grid_h=rows * m,
+                grid_w=cols * m,
+                resized_h=rows * self.factor,
+                resized_w=cols * self.factor,
+            )
         return out
 
-    def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
-                 fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
+    def evaluate(
+        self,
+        heights: np.ndarray,
+        widths: np.ndarray,
+        durations: np.ndarray,
+        fps: np.ndarray,
+        total_frames: np.ndarray,
+        **opts: Any,
+    ) -> RuleResult:
         """Tokens for these videos; see the class docstring for the variants."""
         c = _options(self, opts)
         audio_on = bool(opts) and _opt_bool(opts, "use_audio_in_video", False)
         if audio_on and not self.audio_in_video:
             raise InvalidInputError(
                 f"{self.name}: this model does not take the soundtrack "
-                "(use_audio_in_video is for Qwen2.5-Omni)")
+                "(use_audio_in_video is for Qwen2.5-Omni)"
+            )
         videos = _Videos(heights, widths, durations, fps, total_frames)
         fixed = None
         if c.mode == "grid" and videos.one is None:
             # Fixed bounds: the image kernel gives every video's rows * cols in one call
             # (it walks the arrays in blocks and threads itself); the sides themselves are
             # computed only if the derivation is read.
-            fixed = smart_resize_tokens(videos.arrays[0], videos.arrays[1],
-                                        factor=self.factor, min_pixels=c.min_p,
-                                        max_pixels=c.max_p, max_ratio=self.max_ratio,
-                                        variant="transformers")[0]
+            fixed = smart_resize_tokens(
+                videos.arrays[0],
+                videos.arrays[1],
+                factor=self.factor,
+                min_pixels=c.min_p,
+                max_pixels=c.max_p,
+                max_ratio=self.max_ratio,
+                variant="transformers",
+            )[0]
         # A probed soundtrack the model is not asked to use costs nothing.
         sound = _soundtrack(opts, videos) if audio_on else None
         derived = ("frames", "grid_t", "grid_h", "grid_w", "resized_h", "resized_w")
-        out, derivation = videos.run(functools.partial(self._core, c, sound, fixed),
-                                     ("tokens", "patches"),
-                                     derived + (("audio_tokens",) if audio_on else ()))
+        out, derivation = videos.run(
+            functools.partial(self._core, c, sound, fixed),
+            ("tokens", "patches"),
+            derived + (("audio_tokens",) if audio_on else ()),
+        )
         notes = [self._note(opts)]
         wrappers = self.wrapper_tokens
         if audio_on:
             wrappers += _omni_audio(self.audio_max_seconds).wrapper_tokens
-            notes.append("use_audio_in_video: the soundtrack's audio tokens (25/s, with "
-                         "<|audio_bos|>/<|audio_eos|>) are interleaved in 2 s chunks; the "
-                         "count is video + audio")
-        return RuleResult(tokens=out["tokens"], wrapper_tokens=const(wrappers, videos.shape),
-                          encoder_patches=out["patches"], derivation=derivation,
-                          notes=tuple(notes))
+            notes.append(
+                "use_audio_in_video: the soundtrack's audio tokens (25/s, with "
+                "<|audio_bos|>/<|audio_eos|>) are interleaved in 2 s chunks; the "
+                "count is video + audio"
+            )
+        return RuleResult(
+            tokens=out["tokens"],
+            wrapper_tokens=const(wrappers, videos.shape),
+            encoder_patches=out["patches"],
+            derivation=derivation,
+            notes=tuple(notes),
+        )
 
     def _note(self, opts: Mapping[str, Any]) -> str:
         if self.variant == "qwen-vl-utils":
-            return ("qwen-vl-utils: smart_nframes at 2 fps (even, 4..768), each frame "
-                    "128..768 tokens and a share of the total pixel budget")
+            return (
+                "qwen-vl-utils: smart_nframes at 2 fps (even, 4..768), each frame "
+                "128..768 tokens and a share of the total pixel budget"
+            )
         if self.variant == "vllm":
-            return (f"vLLM: {self.num_frames} uniformly spaced frames (all frames of a "
-                    "shorter clip), resized with the hub image bounds")
-        return (f"transformers: sample_frames at {opts.get('sample_fps', self.sample_fps):g} "
-                f"fps, each frame resized into {opts.get('min_pixels', self.min_pixels)}.."
-                f"{opts.get('max_pixels', self.max_pixels)} px"
-                + (" and a share of the total budget"
-                   if opts.get("cap_pixels_per_frame", self.cap_pixels_per_frame) else "")
-                + "; odd frame counts padded to pairs")
+            return (
+                f"vLLM: {self.num_frames} uniformly spaced frames (all frames of a "
+                "shorter clip), resized with the hub image bounds"
+            )
+        return (
+            f"transformers: sample_frames at {opts.get('sample_fps', self.sample_fps):g} "
+            f"fps, each frame resized into {opts.get('min_pixels', self.min_pixels)}.."
+            f"{opts.get('max_pixels', self.max_pixels)} px"
+            + (
+                " and a share of the total budget"
+                if opts.get("cap_pixels_per_frame", self.cap_pixels_per_frame)
+                else ""
+            )
+            + "; odd frame counts padded to pairs"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,10 +631,20 @@ class Qwen3VideoRule(VideoRule):
     """
 
     kind: ClassVar[str] = "qwen3.video"
-    options: ClassVar[frozenset[str]] = frozenset({
-        "sample_fps", "nframes", "min_frames", "max_frames", "min_pixels", "max_pixels",
-        "total_pixels", "cap_pixels_per_frame", "audio_duration", "has_audio",
-    })
+    options: ClassVar[frozenset[str]] = frozenset(
+        {
+            "sample_fps",
+            "nframes",
+            "min_frames",
+            "max_frames",
+            "min_pixels",
+            "max_pixels",
+            "total_pixels",
+            "cap_pixels_per_frame",
+            "audio_duration",
+            "has_audio",
+        }
+    )
 
     patch_size: int = 16
     merge_size: int = 2
@@ -557,9 +671,15 @@ class Qwen3VideoRule(VideoRule):
             raise InvalidInputError(
                 f"qwen3.video variant {self.variant!r}; use transformers or qwen-vl-utils"
             )
-        _pos("qwen3.video", patch_size=self.patch_size, merge_size=self.merge_size,
-             temporal_patch_size=self.temporal_patch_size, sample_fps=self.sample_fps,
-             max_pixels=self.max_pixels, max_ratio=self.max_ratio)
+        _pos(
+            "qwen3.video",
+            patch_size=self.patch_size,
+            merge_size=self.merge_size,
+            temporal_patch_size=self.temporal_patch_size,
+            sample_fps=self.sample_fps,
+            max_pixels=self.max_pixels,
+            max_ratio=self.max_ratio,
+        )
 
     def _call(self, opts: Mapping[str, Any]) -> _Qwen3Call:
         sample_fps = _opt_float(opts, "sample_fps", self.sample_fps)
@@ -568,50 +688,91 @@ class Qwen3VideoRule(VideoRule):
         if self.variant == "qwen-vl-utils":
             max_f = _opt_int(opts, "max_frames", None)
             if "cap_pixels_per_frame" in opts:
-                raise InvalidInputError("cap_pixels_per_frame applies to the transformers "
-                                        "variant; qwen-vl-utils always caps per frame")
+                raise InvalidInputError(
+                    "cap_pixels_per_frame applies to the transformers "
+                    "variant; qwen-vl-utils always caps per frame"
+                )
             return _Qwen3Call(
-                sample_fps, nframes, min_f, max_f,
+                sample_fps,
+                nframes,
+                min_f,
+                max_f,
                 min_p=int(_opt_int(opts, "min_pixels", self.video_min_pixels, low=0) or 0),
                 total_px=float(_opt_int(opts, "total_pixels", self.total_pixels) or 0),
-                user_max=_opt_int(opts, "max_pixels", None))
+                user_max=_opt_int(opts, "max_pixels", None),
+            )
         if "total_pixels" in opts:
             raise InvalidInputError("total_pixels applies to the qwen-vl-utils variant")
         return _Qwen3Call(
-            sample_fps, nframes, min_f,
+            sample_fps,
+            nframes,
+            min_f,
             int(_opt_int(opts, "max_frames", self.max_frames) or 0),
             min_p=int(_opt_int(opts, "min_pixels", self.min_pixels, low=0) or 0),
             max_p=int(_opt_int(opts, "max_pixels", self.max_pixels) or 0),
-            cap=_opt_bool(opts, "cap_pixels_per_frame", self.cap_pixels_per_frame))
+            cap=_opt_bool(opts, "cap_pixels_per_frame", self.cap_pixels_per_frame),
+        )
 
     def _core(self, c: _Qwen3Call, b: _Batch) -> dict[str, Any]:
         f = self.patch_size * self.merge_size
         tps = self.temporal_patch_size
         if self.variant == "qwen-vl-utils":
-            n = kv.qwen_vl_utils_nframes(b.total, b.fps, fps=c.sample_fps,
-                                         min_frames=c.min_frames, max_frames=c.max_frames,
-                                         nframes=c.nframes, offset=b.offset,
-                                         scratch=b.scratch)
+            n = kv.qwen_vl_utils_nframes(
+                b.total,
+                b.fps,
+                fps=c.sample_fps,
+                min_frames=c.min_frames,
+                max_frames=c.max_frames,
+                nframes=c.nframes,
+                offset=b.offset,
+                scratch=b.scratch,
+            )
             mp = _vl_utils_budget(n, self.video_max_pixels, c.total_px, c.min_p, c.user_max)
-            rows, cols = kv.bounded_grid(None, b.h, b.w, factor=f, min_pixels=c.min_p,
-                                         max_pixels=mp, max_ratio=self.max_ratio,
-                                         variant="qwen-vl-utils", offset=b.offset,
-                                         scratch=b.scratch)
+            rows, cols = kv.bounded_grid(
+                None,
+                b.h,
+                b.w,
+                factor=f,
+                min_pixels=c.min_p,
+                max_pixels=mp,
+                max_ratio=self.max_ratio,
+                variant="qwen-vl-utils",
+                offset=b.offset,
+                scratch=b.scratch,
+            )
         else:
-            n = kv.hf_qwen3_nframes(b.total, b.fps, fps=c.sample_fps, min_frames=c.min_frames,
-                                    max_frames=int(c.max_frames or 0), num_frames=c.nframes,
-                                    scratch=b.scratch)
+            n = kv.hf_qwen3_nframes(
+                b.total,
+                b.fps,
+                fps=c.sample_fps,
+                min_frames=c.min_frames,
+                max_frames=int(c.max_frames or 0),
+                num_frames=c.nframes,
+                scratch=b.scratch,
+            )
             hi: Any = c.max_p
             if c.cap:
                 floor_p = int(c.min_p * 1.05)
                 cap = self.max_video_tokens * f * f
-                per_frame = (max(min(cap, hi // n), floor_p) if _is_int(n)
-                             else np.maximum(np.minimum(cap, hi // n), floor_p))
+                per_frame = (
+                    max(min(cap, hi // n), floor_p)
+                    if _is_int(n)
+                    else np.maximum(np.minimum(cap, hi // n), floor_p)
+                )
                 hi = per_frame * n
-            rows, cols = kv.qwen3_video_grid(n, b.h, b.w, factor=f, temporal_factor=tps,
-                                             min_pixels=c.min_p, max_pixels=hi,
-                                             max_ratio=self.max_ratio, offset=b.offset,
-                                             grid=True, scratch=b.scratch)
+            rows, cols = kv.qwen3_video_grid(
+                n,
+                b.h,
+                b.w,
+                factor=f,
+                temporal_factor=tps,
+                min_pixels=c.min_p,
+                max_pixels=hi,
+                max_ratio=self.max_ratio,
+                offset=b.offset,
+                grid=True,
+                scratch=b.scratch,
+            )
         sc = b.scratch
         grid_t = ceil_div_by(n, tps, sc)
         m2 = self.merge_size * self.merge_size
@@ -620,8 +781,14 @@ class Qwen3VideoRule(VideoRule):
         if self.timestamps:
             wrappers = add(mul(grid_t, 2, sc), self.wrapper_tokens, out=b.dest("wrappers"))
             digits = kv.qwen3_timestamp_digits(
-                b.total, n, b.fps, temporal_patch_size=tps, offset=b.offset, scratch=sc,
-                linspace="torch" if self.variant == "qwen-vl-utils" else "numpy")
+                b.total,
+                n,
+                b.fps,
+                temporal_patch_size=tps,
+                offset=b.offset,
+                scratch=sc,
+                linspace="torch" if self.variant == "qwen-vl-utils" else "numpy",
+            )
             text = mul(grid_t, self.TIMESTAMP_FIXED_TOKENS, sc)
             text = add(text, digits, out=text if not _is_int(text) else None)
             out["text_tokens"] = text
@@ -632,30 +799,53 @@ class Qwen3VideoRule(VideoRule):
         out["wrappers"] = wrappers
         if b.full:
             m = self.merge_size
-            out.update(frames=n, grid_t=grid_t, grid_h=rows * m, grid_w=cols * m,
-                       resized_h=rows * f, resized_w=cols * f)
+            out.update(
+                frames=n,
+                grid_t=grid_t,
+                grid_h=rows * m,
+                grid_w=cols * m,
+                resized_h=rows * f,
+                resized_w=cols * f,
+            )
         return out
 
-    def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
-                 fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
+    def evaluate(
+        self,
+        heights: np.ndarray,
+        widths: np.ndarray,
+        durations: np.ndarray,
+        fps: np.ndarray,
+        total_frames: np.ndarray,
+        **opts: Any,
+    ) -> RuleResult:
         """Tokens for these videos, timestamp text included."""
         c = _options(self, opts)
         videos = _Videos(heights, widths, durations, fps, total_frames)
-        derived = ("frames", "grid_t", "grid_h", "grid_w", "resized_h", "resized_w")
+        derived: tuple[str, ...] = (
+            "frames",
+            "grid_t",
+            "grid_h",
+            "grid_w",
+            "resized_h",
+            "resized_w",
+        )
         if self.timestamps:
             derived += ("text_tokens",)
-        out, derivation = videos.run(functools.partial(self._core, c),
-                                     ("tokens", "patches", "wrappers"), derived)
+        out, derivation = videos.run(
+            functools.partial(self._core, c), ("tokens", "patches", "wrappers"), derived
+        )
         return RuleResult(
             tokens=out["tokens"],
             wrapper_tokens=out["wrappers"],
             encoder_patches=out["patches"],
             derivation=derivation,
-            notes=("Qwen3-VL: one <|vision_start|>/<|vision_end|> pair and one "
-                   "\"<t seconds>\" timestamp (5 tokens + 1 per integer digit) per pair of "
-                   "frames, inside the prompt's own pair; the placeholder figure includes "
-                   "the timestamp text_tokens; the whole clip shares the pixel budget "
-                   "(t*h*w)",),
+            notes=(
+                "Qwen3-VL: one <|vision_start|>/<|vision_end|> pair and one "
+                '"<t seconds>" timestamp (5 tokens + 1 per integer digit) per pair of '
+                "frames, inside the prompt's own pair; the placeholder figure includes "
+                "the timestamp text_tokens; the whole clip shares the pixel budget "
+                "(t*h*w)",
+            ),
         )
 
 
@@ -673,7 +863,8 @@ class GeminiVideoRule(VideoRule):
 
     kind: ClassVar[str] = "gemini.video"
     options: ClassVar[frozenset[str]] = frozenset(
-        {"sample_fps", "media_resolution", "has_audio", "audio_duration"})
+        {"sample_fps", "media_resolution", "has_audio", "audio_duration"}
+    )
     exact: ClassVar[bool] = False
 
     sample_fps: float = 1.0
@@ -689,8 +880,9 @@ class GeminiVideoRule(VideoRule):
                 "gemini.video.frame_tokens needs positive ints, including a 'default' entry"
             )
 
-    def _core(self, per_frame: int, sample_fps: float, sound: Callable[[_Batch], Any],
-              b: _Batch) -> dict[str, Any]:
+    def _core(
+        self, per_frame: int, sample_fps: float, sound: Callable[[_Batch], Any], b: _Batch
+    ) -> dict[str, Any]:
         frames = kv.frames_at_rate(b.d, sample_fps, scratch=b.scratch)
         frame_tok = mul(frames, per_frame, b.scratch)
         audio = ka.rate_tokens_of(sound(b), self.audio_tokens_per_second, "ceil", b.scratch)
@@ -699,8 +891,15 @@ class GeminiVideoRule(VideoRule):
             out.update(frames=frames, frame_tokens=frame_tok, audio_tokens=audio)
         return out
 
-    def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
-                 fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
+    def evaluate(
+        self,
+        heights: np.ndarray,
+        widths: np.ndarray,
+        durations: np.ndarray,
+        fps: np.ndarray,
+        total_frames: np.ndarray,
+        **opts: Any,
+    ) -> RuleResult:
         """Tokens for these videos at the published per-frame and per-second rates."""
         res = opts.get("media_resolution", "default")
         if res not in self.frame_tokens:
@@ -712,16 +911,17 @@ class GeminiVideoRule(VideoRule):
         sample_fps = _opt_float(opts, "sample_fps", self.sample_fps)
         videos = _Videos(heights, widths, durations, fps, total_frames)
         core = functools.partial(self._core, per_frame, sample_fps, _soundtrack(opts, videos))
-        out, derivation = videos.run(core, ("tokens",),
-                                     ("frames", "frame_tokens", "audio_tokens"))
+        out, derivation = videos.run(core, ("tokens",), ("frames", "frame_tokens", "audio_tokens"))
         return RuleResult(
             tokens=out["tokens"],
             wrapper_tokens=const(0, videos.shape),
             derivation=derivation,
             exact=False,
-            method=(f"published rates: {per_frame} tokens per frame at {sample_fps:g} fps "
-                    f"(ceil of duration x fps) + {self.audio_tokens_per_second} tokens per "
-                    "second of audio; timestamp metadata not counted"),
+            method=(
+                f"published rates: {per_frame} tokens per frame at {sample_fps:g} fps "
+                f"(ceil of duration x fps) + {self.audio_tokens_per_second} tokens per "
+                "second of audio; timestamp metadata not counted"
+            ),
         )
 
 
@@ -747,13 +947,21 @@ class InternVLVideoRule(VideoRule):
     frame_label: str = "estimate"
 
     def __post_init__(self) -> None:
-        _pos("internvl.video", tokens_per_frame=self.tokens_per_frame,
-             num_segments=self.num_segments)
+        _pos(
+            "internvl.video", tokens_per_frame=self.tokens_per_frame, num_segments=self.num_segments
+        )
         if self.frame_label not in ("qwen2", "estimate"):
             raise InvalidInputError("internvl.video.frame_label must be 'qwen2' or 'estimate'")
 
-    def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
-                 fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
+    def evaluate(
+        self,
+        heights: np.ndarray,
+        widths: np.ndarray,
+        durations: np.ndarray,
+        fps: np.ndarray,
+        total_frames: np.ndarray,
+        **opts: Any,
+    ) -> RuleResult:
         """Tokens for these videos (independent of their size and length)."""
         k = int(_opt_int(opts, "num_frames", self.num_segments) or 0)
         digits = sum(len(str(i)) for i in range(1, k + 1))
@@ -766,11 +974,18 @@ class InternVLVideoRule(VideoRule):
             tokens=const(k * self.tokens_per_frame + wrappers + label, shape),
             wrapper_tokens=const(wrappers, shape),
             encoder_patches=const(k * 1025, shape),  # (448/14)**2 + CLS per tile
-            derivation={"frames": const(k, shape), "tiles": const(k, shape),
-                        "text_tokens": const(label, shape)},
+            derivation={
+                "frames": const(k, shape),
+                "tiles": const(k, shape),
+                "text_tokens": const(label, shape),
+            },
             exact=exact,
-            method="" if exact else ("\"Frame{i}: \" labels counted with Qwen2's "
-                                     "pre-tokenization; this model's tokenizer may differ"),
+            method=""
+            if exact
+            else (
+                '"Frame{i}: " labels counted with Qwen2\'s '
+                "pre-tokenization; this model's tokenizer may differ"
+            ),
         )
 
 
@@ -806,9 +1021,16 @@ class DitLatentRule(VideoRule):
     round_frames_down: bool = False
 
     def __post_init__(self) -> None:
-        _pos("dit.latent", vae_temporal=self.vae_temporal, vae_spatial=self.vae_spatial,
-             patch_t=self.patch_t, patch_hw=self.patch_hw, native_fps=self.native_fps,
-             pad_latent_t=self.pad_latent_t, spatial_multiple=self.spatial_multiple)
+        _pos(
+            "dit.latent",
+            vae_temporal=self.vae_temporal,
+            vae_spatial=self.vae_spatial,
+            patch_t=self.patch_t,
+            patch_hw=self.patch_hw,
+            native_fps=self.native_fps,
+            pad_latent_t=self.pad_latent_t,
+            spatial_multiple=self.spatial_multiple,
+        )
 
     @property
     def default_fps(self) -> float:
@@ -835,14 +1057,26 @@ class DitLatentRule(VideoRule):
                 "cannot generate it"
             )
         tokens = _checked_product("tokens", _checked_product("tokens", gt, gh, b), gw, b)
-        return {"tokens": tokens, "frames": nf, "grid_t": gt, "grid_h": gh, "grid_w": gw,
-                "latent_t": lt, "latent_h": lh, "latent_w": lw}
+        return {
+            "tokens": tokens,
+            "frames": nf,
+            "grid_t": gt,
+            "grid_h": gh,
+            "grid_w": gw,
+            "latent_t": lt,
+            "latent_h": lh,
+            "latent_w": lw,
+        }
 
     def _shape_kw(self) -> dict[str, Any]:
-        return {"vae_temporal": self.vae_temporal, "vae_spatial": self.vae_spatial,
-                "patch_t": self.patch_t, "patch_hw": self.patch_hw,
-                "pad_latent_t": self.pad_latent_t,
-                "frame_multiple_round_down": self.round_frames_down}
+        return {
+            "vae_temporal": self.vae_temporal,
+            "vae_spatial": self.vae_spatial,
+            "patch_t": self.patch_t,
+            "patch_hw": self.patch_hw,
+            "pad_latent_t": self.pad_latent_t,
+            "frame_multiple_round_down": self.round_frames_down,
+        }
 
     def _core(self, num_frames: Any, b: _Batch) -> dict[str, Any]:
         m = self.spatial_multiple
@@ -877,16 +1111,23 @@ class DitLatentRule(VideoRule):
             return self._grid(nf, b)
         # The block path: tokens only. Their maximum comes from the largest inputs (the
         # count grows with each), so one Python evaluation rules out int64 overflow.
-        top = kv.dit_latent_grid(int(h.max()), int(w.max()), int(nf.max()),
-                                 **self._shape_kw())[3]
-        tokens = kv.dit_latent_tokens(h, w, nf, scratch=b.scratch, out=b.dest("tokens"),
-                                      **self._shape_kw())
+        top = kv.dit_latent_grid(int(h.max()), int(w.max()), int(nf.max()), **self._shape_kw())[3]
+        tokens = kv.dit_latent_tokens(
+            h, w, nf, scratch=b.scratch, out=b.dest("tokens"), **self._shape_kw()
+        )
         if top > INT64_MAX or int(tokens.min()) == 0:
             return self._grid(nf, b)  # raises, naming the video
         return {"tokens": tokens}
 
-    def evaluate(self, heights: np.ndarray, widths: np.ndarray, durations: np.ndarray,
-                 fps: np.ndarray, total_frames: np.ndarray, **opts: Any) -> RuleResult:
+    def evaluate(
+        self,
+        heights: np.ndarray,
+        widths: np.ndarray,
+        durations: np.ndarray,
+        fps: np.ndarray,
+        total_frames: np.ndarray,
+        **opts: Any,
+    ) -> RuleResult:
         """Latent tokens for generating these clips."""
         videos = _Videos(heights, widths, durations, fps, total_frames)
         num_frames: Any = None
@@ -894,21 +1135,31 @@ class DitLatentRule(VideoRule):
             nf = opts["num_frames"]
             if not (_is_int(nf) and 1 <= nf <= 2**40 and videos.one is not None):
                 nf = as_int_array("num_frames", nf, low=1, high=2**40)
-                nf = (int(nf.item()) if videos.one is not None and nf.size == 1
-                      else flat(np.broadcast_to(nf, videos.shape)))
+                nf = (
+                    int(nf.item())
+                    if videos.one is not None and nf.size == 1
+                    else flat(np.broadcast_to(nf, videos.shape))
+                )
             num_frames = nf
         out, derivation = videos.run(
-            functools.partial(self._core, num_frames), ("tokens",),
-            ("frames", "grid_t", "grid_h", "grid_w", "latent_t", "latent_h", "latent_w"))
+            functools.partial(self._core, num_frames),
+            ("tokens",),
+            ("frames", "grid_t", "grid_h", "grid_w", "latent_t", "latent_h", "latent_w"),
+        )
         return RuleResult(
             tokens=out["tokens"],
             wrapper_tokens=const(0, videos.shape),
             encoder_patches=out["tokens"],
             derivation=derivation,
-            notes=(f"DiT latent tokens: frames -> {self.vae_temporal}k+1, causal VAE "
-                   f"{self.vae_temporal}x time / {self.vae_spatial}x space, patches "
-                   f"{self.patch_t}x{self.patch_hw}x{self.patch_hw}"
-                   + (f", latent frames padded to a multiple of {self.pad_latent_t}"
-                      if self.pad_latent_t > 1 else "")
-                   + "; these are not LLM tokens",),
+            notes=(
+                f"DiT latent tokens: frames -> {self.vae_temporal}k+1, causal VAE "
+                f"{self.vae_temporal}x time / {self.vae_spatial}x space, patches "
+                f"{self.patch_t}x{self.patch_hw}x{self.patch_hw}"
+                + (
+                    f", latent frames padded to a multiple of {self.pad_latent_t}"
+                    if self.pad_latent_t > 1
+                    else ""
+                )
+                + "; these are not LLM tokens",
+            ),
         )

@@ -104,8 +104,9 @@ def _take_scratch(block: int) -> tuple[Scratch, bool]:
     return sc, True
 
 
-def work(scratch: Scratch | None, shape: int | tuple[int, ...],
-         dtype: type = np.float64) -> np.ndarray:
+def work(
+    scratch: Scratch | None, shape: int | tuple[int, ...], dtype: type = np.float64
+) -> np.ndarray:
     """A work array of ``shape``: from ``scratch`` inside a block, else a fresh one."""
     if scratch is None:
         return np.empty(shape, dtype)
@@ -123,8 +124,7 @@ def flat(a: np.ndarray) -> np.ndarray:
     return a if a.ndim == 1 else a.reshape(-1)
 
 
-def run_blocks(fn: Callable[[int, int, Scratch], None], size: int,
-               block: int = BLOCK) -> None:
+def run_blocks(fn: Callable[[int, int, Scratch], None], size: int, block: int = BLOCK) -> None:
     """Call ``fn(start, stop, scratch)`` for consecutive blocks covering ``range(size)``.
 
     ``fn`` writes its results into arrays the caller preallocated, so blocks may run in

@@ -127,16 +127,22 @@ def _ceil_div_into(out: np.ndarray, a: np.ndarray, d: int) -> np.ndarray:
     """``-(-a // d)`` written into ``out``."""
     np.negative(a, out=out)
     np.floor_divide(out, d, out=out)
-    return np.negative(out, out=out)
+    np.negative(out, out=out)
+    return out
 
 
-def mel_frames_of(samples: Any, hop_length: int, max_frames: int | None,
-                  padding: Literal["max_length", "longest"],
-                  scratch: Scratch | None = None) -> Any:
+def mel_frames_of(
+    samples: Any,
+    hop_length: int,
+    max_frames: int | None,
+    padding: Literal["max_length", "longest"],
+    scratch: Scratch | None = None,
+) -> Any:
     """:func:`mel_frames` on checked samples (a Python int or an int64 array)."""
     if type(samples) is int:
-        frames = ceil_div(samples, hop_length) if padding == "max_length" else (
-            samples // hop_length)
+        frames = (
+            ceil_div(samples, hop_length) if padding == "max_length" else (samples // hop_length)
+        )
         return frames if max_frames is None else min(frames, max_frames)
     s = np.asarray(samples)
     out = work(scratch, s.shape, np.int64)
@@ -149,8 +155,13 @@ def mel_frames_of(samples: Any, hop_length: int, max_frames: int | None,
     return out
 
 
-def mel_frames(samples: Any, *, hop_length: int = 160, max_frames: int | None = None,
-               padding: Literal["max_length", "longest"] = "max_length") -> Any:
+def mel_frames(
+    samples: Any,
+    *,
+    hop_length: int = 160,
+    max_frames: int | None = None,
+    padding: Literal["max_length", "longest"] = "max_length",
+) -> Any:
     """Mel frames the feature extractor's attention mask counts for ``samples``.
 
     Args:
@@ -162,8 +173,9 @@ def mel_frames(samples: Any, *, hop_length: int = 160, max_frames: int | None = 
             partial hop counts: ``ceil``) or ``"longest"`` (a single clip is not padded and
             the extractor drops the partial last hop: ``floor``).
     """
-    return mel_frames_of(_count("samples", samples, 0, MAX_SAMPLES), hop_length, max_frames,
-                         padding)
+    return mel_frames_of(
+        _count("samples", samples, 0, MAX_SAMPLES), hop_length, max_frames, padding
+    )
 
 
 def qwen_audio_tokens(mel: Any, scratch: Scratch | None = None) -> tuple[Any, Any]:
@@ -198,21 +210,22 @@ def qwen3_omni_tokens(mel: Any, n_window: int = 50, scratch: Scratch | None = No
         feat = ((leave - 1) >> 1) + 1
         return ((((feat - 1) >> 1) + 1 - 1) >> 1) + 1 + full * 13
     m = np.asarray(mel, dtype=np.int64)
-    full = work(scratch, m.shape, np.int64)
-    leave = work(scratch, m.shape, np.int64)
-    np.divmod(m, 2 * n_window, out=(full, leave))
+    whole = work(scratch, m.shape, np.int64)
+    rest: np.ndarray = work(scratch, m.shape, np.int64)
+    np.divmod(m, 2 * n_window, out=(whole, rest))
     # feat = (leave - 1) // 2 + 1 and tail = ((feat - 1) // 2 + 1 - 1) // 2 + 1 are
     # floor((leave - 1) / 8) + 1: three floor halvings, one arithmetic shift.
-    leave -= 1
-    np.right_shift(leave, 3, out=leave)
-    leave += 1
-    full *= 13
-    leave += full
-    return leave
+    rest -= 1
+    np.right_shift(rest, 3, out=rest)
+    rest += 1
+    whole *= 13
+    rest += whole
+    return rest
 
 
-def whisper_windows(samples: Any, *, window_samples: int = 480_000,
-                    scratch: Scratch | None = None) -> Any:
+def whisper_windows(
+    samples: Any, *, window_samples: int = 480_000, scratch: Scratch | None = None
+) -> Any:
     """30-second windows Whisper encodes for ``samples``: ``max(1, ceil(samples / window))``.
 
     The feature extractor pads every input to a whole window (an empty clip becomes one
@@ -232,8 +245,9 @@ def _check_rounding(rounding: str) -> None:
         )
 
 
-def rate_tokens_of(durations: Any, tokens_per_second: int, rounding: Rounding,
-                   scratch: Scratch | None = None) -> Any:
+def rate_tokens_of(
+    durations: Any, tokens_per_second: int, rounding: Rounding, scratch: Scratch | None = None
+) -> Any:
     """:func:`rate_tokens` on checked durations (a float or a float64 array)."""
     if type(durations) is float:
         num = round(durations * _US_PER_S) * int(tokens_per_second)

@@ -112,10 +112,18 @@ def _nframes_error(index: int, n: int, total: int, ff: int) -> InvalidInputError
     )
 
 
-def qwen_vl_utils_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
-                          min_frames: int = 4, max_frames: int | None = None,
-                          nframes: int | None = None, frame_factor: int = 2,
-                          offset: int = 0, scratch: Scratch | None = None) -> Any:
+def qwen_vl_utils_nframes(
+    total_frames: Any,
+    video_fps: Any,
+    *,
+    fps: float = 2.0,
+    min_frames: int = 4,
+    max_frames: int | None = None,
+    nframes: int | None = None,
+    frame_factor: int = 2,
+    offset: int = 0,
+    scratch: Scratch | None = None,
+) -> Any:
     """Frames ``qwen_vl_utils.smart_nframes`` samples (versions 0.0.10 to 0.0.14).
 
     ``n = floor(min(max(total / video_fps * fps, ceil(min_frames)), floor(min(768,
@@ -143,11 +151,11 @@ def qwen_vl_utils_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0
     total, src = _pair(total_frames, video_fps)
     if nframes is not None:
         c = round(nframes / ff) * ff
-        n = np.full(total.shape, c, np.int64)
+        given = np.full(total.shape, c, np.int64)
         if total.size and (c < ff or int(total.min()) < c):
-            i = _first((n < ff) | (n > total))
+            i = _first((given < ff) | (given > total))
             raise _nframes_error(offset + i, c, int(total.ravel()[i]), ff)
-        return n
+        return given
     # floor(min(max(x, lo), hi, total) / 2) * 2 == min(max(F(x), lo), F(hi), F(total)) for
     # the monotone F = floor(. / 2) * 2 (lo and F(hi) are already multiples of 2); the
     # cap min(768, total) is min(768, F(total)) after F. Fewer passes, same numbers.
@@ -176,10 +184,18 @@ def _hf_qwen2_error(index: int, n: float, total: int, tps: int) -> InvalidInputE
     )
 
 
-def hf_qwen2_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
-                     min_frames: int = 4, max_frames: int = 768,
-                     num_frames: int | None = None, temporal_patch_size: int = 2,
-                     offset: int = 0, scratch: Scratch | None = None) -> Any:
+def hf_qwen2_nframes(
+    total_frames: Any,
+    video_fps: Any,
+    *,
+    fps: float = 2.0,
+    min_frames: int = 4,
+    max_frames: int = 768,
+    num_frames: int | None = None,
+    temporal_patch_size: int = 2,
+    offset: int = 0,
+    scratch: Scratch | None = None,
+) -> Any:
     """Frames ``Qwen2VLVideoProcessor.sample_frames`` returns.
 
     The target ``n`` is ``floor(min(max(total / video_fps * fps, min_frames),
@@ -205,34 +221,41 @@ def hf_qwen2_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
     total, src = _pair(total_frames, video_fps)
     tf = work(scratch, total.shape)
     np.copyto(tf, total, casting="unsafe")
-    n = work(scratch, total.shape)
+    nf = work(scratch, total.shape)
     if num_frames is not None:
-        n.fill(float(round(num_frames / tps) * tps))
+        nf.fill(float(round(num_frames / tps) * tps))
     else:
         # As in qwen_vl_utils_nframes: the monotone floor-to-pairs commutes with min/max.
-        np.divide(tf, src, out=n)
-        np.multiply(n, fps, out=n)
-        _floor_to(n, tps)
-        np.maximum(n, math.floor(min_frames / tps) * tps, out=n)
-        np.minimum(n, math.floor(max_frames / tps) * tps, out=n)
+        np.divide(tf, src, out=nf)
+        np.multiply(nf, fps, out=nf)
+        _floor_to(nf, tps)
+        np.maximum(nf, math.floor(min_frames / tps) * tps, out=nf)
+        np.minimum(nf, math.floor(max_frames / tps) * tps, out=nf)
         ft = np.divide(tf, tps, out=work(scratch, total.shape))
         np.floor(ft, out=ft)
         np.multiply(ft, tps, out=ft)
-        np.minimum(n, ft, out=n)
-    # Sampled from the rate, n <= F(total) <= total; a given num_frames may exceed total.
-    if n.size and (float(n.min()) < 1 or (num_frames is not None and bool((n > tf).any()))):
-        i = _first((n < 1) | (n > tf))
-        raise _hf_qwen2_error(offset + i, float(n.ravel()[i]), int(tf.ravel()[i]), tps)
-    # len(torch.arange(0, total, total / n)) = ceil(total / (total / n)) in float64.
-    np.divide(tf, n, out=n)
-    np.divide(tf, n, out=n)
-    np.ceil(n, out=n)
-    return _as_int(n, scratch)
+        np.minimum(nf, ft, out=nf)
+    # Sampled from the rate, nf <= F(total) <= total; a given num_frames may exceed total.
+    if nf.size and (float(nf.min()) < 1 or (num_frames is not None and bool((nf > tf).any()))):
+        i = _first((nf < 1) | (nf > tf))
+        raise _hf_qwen2_error(offset + i, float(nf.ravel()[i]), int(tf.ravel()[i]), tps)
+    # len(torch.arange(0, total, total / nf)) = ceil(total / (total / nf)) in float64.
+    np.divide(tf, nf, out=nf)
+    np.divide(tf, nf, out=nf)
+    np.ceil(nf, out=nf)
+    return _as_int(nf, scratch)
 
 
-def hf_qwen3_nframes(total_frames: Any, video_fps: Any, *, fps: float = 2.0,
-                     min_frames: int = 4, max_frames: int = 768,
-                     num_frames: int | None = None, scratch: Scratch | None = None) -> Any:
+def hf_qwen3_nframes(
+    total_frames: Any,
+    video_fps: Any,
+    *,
+    fps: float = 2.0,
+    min_frames: int = 4,
+    max_frames: int = 768,
+    num_frames: int | None = None,
+    scratch: Scratch | None = None,
+) -> Any:
     """Frames ``Qwen3VLVideoProcessor.sample_frames`` returns.
 
     ``n = min(max(int(total / video_fps * fps), min_frames), max_frames, total)`` (``int``
@@ -449,16 +472,23 @@ def _torch_index(j: F64, stop: F64, m: F64) -> F64:
     # Pick the half each index falls in; both are whole numbers, so the arithmetic
     # selection is exact (a masked copy costs several times more).
     first = (j < np.floor(m / 2)).astype(np.float64)
-    out = lo.astype(np.float64)
-    out -= hi
-    out *= first
-    out += hi
+    out: F64 = lo.astype(np.float64)
+    np.subtract(out, hi, out=out)
+    np.multiply(out, first, out=out)
+    np.add(out, hi, out=out)
     return out
 
 
-def qwen3_timestamp_digits(total_frames: Any, num_frames: Any, video_fps: Any, *,
-                           linspace: Linspace = "numpy", temporal_patch_size: int = 2,
-                           offset: int = 0, scratch: Scratch | None = None) -> Any:
+def qwen3_timestamp_digits(
+    total_frames: Any,
+    num_frames: Any,
+    video_fps: Any,
+    *,
+    linspace: Linspace = "numpy",
+    temporal_patch_size: int = 2,
+    offset: int = 0,
+    scratch: Scratch | None = None,
+) -> Any:
     """Integer digits over every temporal group's ``"<{t:.1f} seconds>"``, per video.
 
     Frames are ``linspace(0, total - 1, num_frames)`` rounded (``"numpy"``: the
@@ -489,16 +519,16 @@ def qwen3_timestamp_digits(total_frames: Any, num_frames: Any, video_fps: Any, *
         if temporal_patch_size != 2:
             return _ts_loop(t, m1, float(video_fps), linspace, temporal_patch_size)
         return _ts_digits_one(t, m1, float(video_fps), linspace)
-    total_a, m_a, fps_a = np.broadcast_arrays(_i64(total_frames), _i64(num_frames),
-                                              _f64(video_fps))
+    total_a, m_a, fps_a = np.broadcast_arrays(_i64(total_frames), _i64(num_frames), _f64(video_fps))
     shape = total_a.shape
     total_i, m_i, fps = total_a.reshape(-1), m_a.reshape(-1), fps_a.reshape(-1)
     k = total_i.size
     if temporal_patch_size != 2 or not k:
         out = np.empty(k, np.int64)
         for i in range(k):
-            out[i] = _ts_loop(int(total_i[i]), int(m_i[i]), float(fps[i]), linspace,
-                              temporal_patch_size)
+            out[i] = _ts_loop(
+                int(total_i[i]), int(m_i[i]), float(fps[i]), linspace, temporal_patch_size
+            )
         return out.reshape(shape)
 
     def buf() -> F64:
@@ -521,8 +551,11 @@ def qwen3_timestamp_digits(total_frames: Any, num_frames: Any, video_fps: Any, *
         tl[zero] = 0.0
         pairs[zero] = 0.0
     top = float(tl.max())
-    ok_all = (int(m_i.max()) <= _TS_MAX_FRAMES and top < _TS_THRESHOLDS[-1]
-              and bool((m_i <= total_i).all()))
+    ok_all = (
+        int(m_i.max()) <= _TS_MAX_FRAMES
+        and top < _TS_THRESHOLDS[-1]
+        and bool((m_i <= total_i).all())
+    )
     ok = None
     if not ok_all:
         ok = (m_i <= total_i) & (m_i <= _TS_MAX_FRAMES) & (tl < _TS_THRESHOLDS[-1])
@@ -623,8 +656,9 @@ def _zero_error(index: int, h: int, w: int, hb: int, wb: int, p: _Resize) -> Inv
     )
 
 
-def _resize_one(n: int, h: int, w: int, lo: int, hi: float, p: _Resize,
-                index: int) -> tuple[int, int]:
+def _resize_one(
+    n: int, h: int, w: int, lo: int, hi: float, p: _Resize, index: int
+) -> tuple[int, int]:
     """``smart_resize`` for one video in the reference's Python arithmetic; grid sides."""
     f = p.factor
     h0, w0 = h, w
@@ -660,9 +694,15 @@ def _resize_one(n: int, h: int, w: int, lo: int, hi: float, p: _Resize,
 def _params(factor: int, temporal: int, max_ratio: float, variant: str) -> _Resize:
     if variant not in _VARIANTS:
         raise InvalidInputError(f"variant = {variant!r}; use one of {', '.join(_VARIANTS)}")
-    return _Resize(factor=factor, temporal=temporal, max_ratio=float(max_ratio),
-                   variant=variant, upscale=variant == "qwen3",
-                   clamp_first=variant == "qwen-vl-utils", clamp_floor=variant != "qwen-vl-utils")
+    return _Resize(
+        factor=factor,
+        temporal=temporal,
+        max_ratio=float(max_ratio),
+        variant=variant,
+        upscale=variant == "qwen3",
+        clamp_first=variant == "qwen-vl-utils",
+        clamp_floor=variant != "qwen-vl-utils",
+    )
 
 
 def _bounds_error(index: int, lo: float, hi: float) -> InvalidInputError:
@@ -674,18 +714,27 @@ def _bounds_error(index: int, lo: float, hi: float) -> InvalidInputError:
 
 
 def _check_bounds(lo: Any, hi: Any) -> None:
-    if (np.min(lo) < 0 or np.max(lo) > _MAX_BOUND or np.min(hi) < 1
-            or np.max(hi) > _MAX_BOUND):
+    if np.min(lo) < 0 or np.max(lo) > _MAX_BOUND or np.min(hi) < 1 or np.max(hi) > _MAX_BOUND:
         raise InvalidInputError(
             f"pixel bounds must lie in 0..{_MAX_BOUND} (min_pixels) and 1..{_MAX_BOUND} "
             "(max_pixels)"
         )
 
 
-def bounded_grid(frames: Any, heights: Any, widths: Any, *, factor: int, min_pixels: Any,
-                 max_pixels: Any, max_ratio: float = 200.0,
-                 variant: str = "transformers", temporal_factor: int = 1,
-                 offset: int = 0, scratch: Scratch | None = None) -> tuple[Any, Any]:
+def bounded_grid(
+    frames: Any,
+    heights: Any,
+    widths: Any,
+    *,
+    factor: int,
+    min_pixels: Any,
+    max_pixels: Any,
+    max_ratio: float = 200.0,
+    variant: str = "transformers",
+    temporal_factor: int = 1,
+    offset: int = 0,
+    scratch: Scratch | None = None,
+) -> tuple[Any, Any]:
     """Qwen's ``smart_resize`` with per-video bounds: the merged grid ``(rows, cols)``.
 
     ``variant``:
@@ -714,8 +763,15 @@ def bounded_grid(frames: Any, heights: Any, widths: Any, *, factor: int, min_pix
     if _one(heights):
         if not p.upscale and min_pixels > max_pixels:
             raise _bounds_error(offset, min_pixels, max_pixels)
-        return _resize_one(1 if frames is None else int(frames), int(heights), int(widths),
-                           int(min_pixels), max_pixels, p, offset)
+        return _resize_one(
+            1 if frames is None else int(frames),
+            int(heights),
+            int(widths),
+            int(min_pixels),
+            max_pixels,
+            p,
+            offset,
+        )
     _check_bounds(min_pixels, max_pixels)
     # Bounds shared by every video stay Python numbers: no per-item pass for them.
     lo, hi = _bound(min_pixels), _bound(max_pixels)
@@ -754,8 +810,16 @@ def _sel(a: Any, sel: Any) -> Any:
     return a[sel] if np.ndim(a) else a
 
 
-def _grid_block(n: I64 | None, h: I64, w: I64, lo: Any, hi: Any, p: _Resize, offset: int,
-                scratch: Scratch | None) -> tuple[I64, I64]:
+def _grid_block(
+    n: I64 | None,
+    h: I64,
+    w: I64,
+    lo: Any,
+    hi: Any,
+    p: _Resize,
+    offset: int,
+    scratch: Scratch | None,
+) -> tuple[I64, I64]:
     """:func:`bounded_grid` over 1-d arrays of one length (bounds: arrays or numbers)."""
     k = h.shape[0]
     if k == 0:
@@ -787,21 +851,29 @@ def _grid_block(n: I64 | None, h: I64, w: I64, lo: Any, hi: Any, p: _Resize, off
         cols = np.empty(k, np.int64)
         # In index order, so the first video the reference refuses is the one named.
         for i in np.flatnonzero(special).tolist():
-            rows[i], cols[i] = _resize_one(1 if n is None else int(n[i]), int(h[i]), int(w[i]),
-                                           int(_at(lo, i)), _at(hi, i), p, offset + i)
+            rows[i], cols[i] = _resize_one(
+                1 if n is None else int(n[i]),
+                int(h[i]),
+                int(w[i]),
+                int(_at(lo, i)),
+                _at(hi, i),
+                p,
+                offset + i,
+            )
         idx = np.flatnonzero(~special)
         if idx.size:
-            rows[idx], cols[idx] = _vector_grid(None if n is None else n[idx], h[idx], w[idx],
-                                                _sel(lo, idx), _sel(hi, idx), p, None)
+            rows[idx], cols[idx] = _vector_grid(
+                None if n is None else n[idx], h[idx], w[idx], _sel(lo, idx), _sel(hi, idx), p, None
+            )
     if int(rows.min()) <= 0 or int(cols.min()) <= 0:
         i = _first((rows <= 0) | (cols <= 0))
-        raise _zero_error(offset + i, int(h[i]), int(w[i]), int(rows[i]) * f, int(cols[i]) * f,
-                          p)
+        raise _zero_error(offset + i, int(h[i]), int(w[i]), int(rows[i]) * f, int(cols[i]) * f, p)
     return rows, cols
 
 
-def _vector_grid(n: I64 | None, h: I64, w: I64, lo: Any, hi: Any, p: _Resize,
-                 scratch: Scratch | None) -> tuple[I64, I64]:
+def _vector_grid(
+    n: I64 | None, h: I64, w: I64, lo: Any, hi: Any, p: _Resize, scratch: Scratch | None
+) -> tuple[I64, I64]:
     """The reference's arithmetic over arrays, for items whose every float step is exact.
 
     Work arrays come from ``scratch``; the returned grids too (inside a block).
@@ -846,24 +918,48 @@ def _vector_grid(n: I64 | None, h: I64, w: I64, lo: Any, hi: Any, p: _Resize,
         if any_big:
             np.greater(small, big, out=small)  # small and not big: the reference's elif
     any_small = small is not None and bool(small.any())
-    if any_big or any_small:
+    if not any_small:
+        small = None
+    if any_big or small is not None:
         count = (np.count_nonzero(big) if any_big else 0) + (
-            np.count_nonzero(small) if any_small else 0)
+            np.count_nonzero(small) if small is not None else 0
+        )
         if count * 4 >= k:
             # Many to resize: both branches over the whole block, selected arithmetically
             # (every value is a whole number, so ``q + mask * (new - q)`` is exact); when
             # every item takes the max_pixels branch (long clips), no selection at all.
             everyone = any_big and not any_small and count == k
-            _resize_branches(qh, qw, hf, wf, nf, lo, hi,
-                             True if everyone else (big if any_big else None),
-                             small if any_small else None, f, p, buf)
+            _resize_branches(
+                qh,
+                qw,
+                hf,
+                wf,
+                nf,
+                lo,
+                hi,
+                True if everyone else (big if any_big else None),
+                small if any_small else None,
+                f,
+                p,
+                buf,
+            )
         else:
             sel = np.flatnonzero(big | small if small is not None else big)
             sh, sw = qh[sel], qw[sel]
-            _resize_branches(sh, sw, hf[sel], wf[sel], None if nf is None else nf[sel],
-                             _sel(lo, sel), _sel(hi, sel), big[sel] if any_big else None,
-                             small[sel] if any_small else None, f, p,
-                             lambda dtype=np.float64: np.empty(sel.size, dtype))
+            _resize_branches(
+                sh,
+                sw,
+                hf[sel],
+                wf[sel],
+                None if nf is None else nf[sel],
+                _sel(lo, sel),
+                _sel(hi, sel),
+                big[sel] if any_big else None,
+                None if small is None else small[sel],
+                f,
+                p,
+                lambda dtype=np.float64: np.empty(sel.size, dtype),
+            )
             qh[sel] = sh
             qw[sel] = sw
     rows = buf(np.int64)
@@ -873,10 +969,20 @@ def _vector_grid(n: I64 | None, h: I64, w: I64, lo: Any, hi: Any, p: _Resize,
     return rows, cols
 
 
-def _resize_branches(qh: F64, qw: F64, hf: F64, wf: F64, nf: F64 | None, lo: Any, hi: Any,
-                     big: npt.NDArray[np.bool_] | bool | None,
-                     small: npt.NDArray[np.bool_] | None, f: int, p: _Resize,
-                     buf: Any) -> None:
+def _resize_branches(
+    qh: F64,
+    qw: F64,
+    hf: F64,
+    wf: F64,
+    nf: F64 | None,
+    lo: Any,
+    hi: Any,
+    big: npt.NDArray[np.bool_] | bool | None,
+    small: npt.NDArray[np.bool_] | None,
+    f: int,
+    p: _Resize,
+    buf: Any,
+) -> None:
     """Overwrite ``qh``/``qw`` where ``big`` (the max_pixels branch; ``True``: every item)
     or ``small`` (the min_pixels branch) holds, with the reference's float steps."""
     nhw = np.multiply(hf, wf, out=buf())  # exact: n*h*w < 2**53 for every item here
@@ -913,10 +1019,20 @@ def _resize_branches(qh: F64, qw: F64, hf: F64, wf: F64, nf: F64 | None, lo: Any
                 q += new
 
 
-def qwen3_video_grid(num_frames: Any, heights: Any, widths: Any, *, factor: int,
-                     temporal_factor: int, min_pixels: Any, max_pixels: Any,
-                     max_ratio: float = 200.0, offset: int = 0, grid: bool = False,
-                     scratch: Scratch | None = None) -> tuple[Any, Any]:
+def qwen3_video_grid(
+    num_frames: Any,
+    heights: Any,
+    widths: Any,
+    *,
+    factor: int,
+    temporal_factor: int,
+    min_pixels: Any,
+    max_pixels: Any,
+    max_ratio: float = 200.0,
+    offset: int = 0,
+    grid: bool = False,
+    scratch: Scratch | None = None,
+) -> tuple[Any, Any]:
     """Qwen3-VL's video ``smart_resize``: resized ``(heights, widths)`` for whole videos.
 
     ``min_pixels``/``max_pixels`` bound ``t_bar * h_bar * w_bar`` with ``t_bar =
@@ -934,17 +1050,36 @@ def qwen3_video_grid(num_frames: Any, heights: Any, widths: Any, *, factor: int,
     if _one(num_frames):
         if num_frames < temporal_factor:
             raise _short_error(offset, int(num_frames), temporal_factor)
-        r, c = bounded_grid(num_frames, heights, widths, factor=f, min_pixels=min_pixels,
-                            max_pixels=max_pixels, max_ratio=max_ratio, variant="qwen3",
-                            temporal_factor=temporal_factor, offset=offset)
+        r, c = bounded_grid(
+            num_frames,
+            heights,
+            widths,
+            factor=f,
+            min_pixels=min_pixels,
+            max_pixels=max_pixels,
+            max_ratio=max_ratio,
+            variant="qwen3",
+            temporal_factor=temporal_factor,
+            offset=offset,
+        )
         return (r, c) if grid else (r * f, c * f)
     n = _i64(num_frames)
     if n.size and int(n.min()) < temporal_factor:
         i = _first(n < temporal_factor)
         raise _short_error(offset + i, int(n.ravel()[i]), temporal_factor)
-    rows, cols = bounded_grid(n, heights, widths, factor=f, min_pixels=min_pixels,
-                              max_pixels=max_pixels, max_ratio=max_ratio, variant="qwen3",
-                              temporal_factor=temporal_factor, offset=offset, scratch=scratch)
+    rows, cols = bounded_grid(
+        n,
+        heights,
+        widths,
+        factor=f,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        max_ratio=max_ratio,
+        variant="qwen3",
+        temporal_factor=temporal_factor,
+        offset=offset,
+        scratch=scratch,
+    )
     if not grid:
         rows *= f
         cols *= f
@@ -967,9 +1102,18 @@ def _floordiv(x: Any, d: int) -> Any:
     return x >> (d.bit_length() - 1) if d & (d - 1) == 0 else x // d
 
 
-def dit_latent_grid(heights: Any, widths: Any, num_frames: Any, *, vae_temporal: int,
-                    vae_spatial: int, patch_t: int, patch_hw: int, pad_latent_t: int,
-                    frame_multiple_round_down: bool) -> tuple[Any, Any, Any, Any]:
+def dit_latent_grid(
+    heights: Any,
+    widths: Any,
+    num_frames: Any,
+    *,
+    vae_temporal: int,
+    vae_spatial: int,
+    patch_t: int,
+    patch_hw: int,
+    pad_latent_t: int,
+    frame_multiple_round_down: bool,
+) -> tuple[Any, Any, Any, Any]:
     """Latent grid and tokens of a video DiT for a requested ``num_frames`` and size.
 
     * ``frame_multiple_round_down`` (Wan 2.1): ``__call__`` turns ``num_frames`` that is
@@ -987,8 +1131,9 @@ def dit_latent_grid(heights: Any, widths: Any, num_frames: Any, *, vae_temporal:
         ``(latent_t, latent_h, latent_w, tokens)``: int64 arrays, or ints for Python ints.
     """
     if not (_one(heights) and _one(widths) and _one(num_frames)):
-        heights, widths, num_frames = np.broadcast_arrays(_i64(heights), _i64(widths),
-                                                          _i64(num_frames))
+        heights, widths, num_frames = np.broadcast_arrays(
+            _i64(heights), _i64(widths), _i64(num_frames)
+        )
     n = num_frames
     vt = vae_temporal
     if frame_multiple_round_down:
@@ -1009,10 +1154,20 @@ def _idiv(x: I64, d: int) -> I64:
     return np.floor_divide(x, d, out=x)
 
 
-def dit_latent_tokens(heights: Any, widths: Any, num_frames: Any, *, vae_temporal: int,
-                      vae_spatial: int, patch_t: int, patch_hw: int, pad_latent_t: int,
-                      frame_multiple_round_down: bool, scratch: Scratch | None = None,
-                      out: I64 | None = None) -> I64:
+def dit_latent_tokens(
+    heights: Any,
+    widths: Any,
+    num_frames: Any,
+    *,
+    vae_temporal: int,
+    vae_spatial: int,
+    patch_t: int,
+    patch_hw: int,
+    pad_latent_t: int,
+    frame_multiple_round_down: bool,
+    scratch: Scratch | None = None,
+    out: I64 | None = None,
+) -> I64:
     """The ``tokens`` of :func:`dit_latent_grid` alone, over arrays: the same integer
     steps done in place in two work arrays (the block path; see ``_avblocks``)."""
     h, w, nf = np.broadcast_arrays(_i64(heights), _i64(widths), _i64(num_frames))
