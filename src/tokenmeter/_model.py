@@ -353,6 +353,14 @@ class Model:
 
         rule = cast("AudioRule", self.rule("audio"))
         rule.check_options(opts)
+        if durations is None:
+            # samples= alone, as Python ints: the duration the array path would compute
+            # (an int / int true division rounds once, like float64 on exact operands).
+            samples, rate = opts.get("samples"), opts.get("sample_rate")
+            if (type(samples) is int and 0 <= samples <= 2**50
+                    and (rate is None or (type(rate) is int and 1 <= rate <= 10**7))):
+                per_s: int = rate if rate is not None else getattr(rule, "sample_rate", 16_000)
+                durations = samples / per_s
         if _number(durations) and 0.0 <= durations <= 1e7:  # MAX_DURATION
             # One clip in seconds: the 0-d array as_durations makes, checked in Python.
             return rule, rule.evaluate(np.array(float(durations)), **opts)
