@@ -27,10 +27,12 @@ import numpy as np
 
 __all__ = ["BLOCK", "THREAD_MIN", "Scratch", "flat", "run_blocks", "work", "workers"]
 
-#: Items per block. A block's dozen float64/int64 temporaries (16K x 8 bytes each) fit in
-#: a 2 MiB L2 cache; a numpy call costs about 1 us whatever its size, so smaller blocks
-#: pay more per item for the same calls. 2**14 and 2**15 measured within noise.
-BLOCK = 1 << 14
+#: Items per block. A numpy call costs a microsecond or two whatever its size, and a
+#: Qwen3-VL block makes about a hundred of them, so small blocks pay that per item; large
+#: ones spill the block's work arrays (about 30 of 8 bytes per item: 8 MiB at 2**15, kept
+#: per thread) out of the L2 cache. Measured on 1e5 videos, one thread: 2**15 and 2**16
+#: within noise and 15-30 % faster than 2**14 on the Qwen rules; 2**17 slower.
+BLOCK = 1 << 15
 #: Below this many items one thread does everything (a hand-off costs more than it saves).
 THREAD_MIN = 1 << 18
 

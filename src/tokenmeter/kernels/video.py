@@ -713,8 +713,17 @@ def _bounds_error(index: int, lo: float, hi: float) -> InvalidInputError:
     )
 
 
+def _span(x: Any) -> tuple[float, float]:
+    """``(min, max)`` of a bound: one number for every video, or an array."""
+    if np.ndim(x) == 0:
+        return x, x
+    return float(np.min(x)), float(np.max(x))
+
+
 def _check_bounds(lo: Any, hi: Any) -> None:
-    if np.min(lo) < 0 or np.max(lo) > _MAX_BOUND or np.min(hi) < 1 or np.max(hi) > _MAX_BOUND:
+    lo_min, lo_max = _span(lo)
+    hi_min, hi_max = _span(hi)
+    if lo_min < 0 or lo_max > _MAX_BOUND or hi_min < 1 or hi_max > _MAX_BOUND:
         raise InvalidInputError(
             f"pixel bounds must lie in 0..{_MAX_BOUND} (min_pixels) and 1..{_MAX_BOUND} "
             "(max_pixels)"
@@ -772,9 +781,9 @@ def bounded_grid(
             p,
             offset,
         )
-    _check_bounds(min_pixels, max_pixels)
     # Bounds shared by every video stay Python numbers: no per-item pass for them.
     lo, hi = _bound(min_pixels), _bound(max_pixels)
+    _check_bounds(lo, hi)
     named = {"h": _i64(heights), "w": _i64(widths)}
     if frames is not None:
         named["n"] = _i64(frames)
@@ -782,10 +791,15 @@ def bounded_grid(
         named["lo"] = lo
     if np.ndim(hi):
         named["hi"] = hi
-    shape = np.broadcast_shapes(*(a.shape for a in named.values()))
-    a = {k: np.broadcast_to(v, shape).reshape(-1) for k, v in named.items()}
+    shapes = {v.shape for v in named.values()}
+    if len(shapes) == 1 and len(next(iter(shapes))) == 1:
+        shape = next(iter(shapes))  # one block's 1-d arrays: nothing to broadcast
+        a = named
+    else:
+        shape = np.broadcast_shapes(*shapes)
+        a = {k: np.broadcast_to(v, shape).reshape(-1) for k, v in named.items()}
     lo, hi = a.get("lo", lo), a.get("hi", hi)
-    if not p.upscale and np.max(lo) > np.min(hi) and bool(np.any(lo > hi)):
+    if not p.upscale and _span(lo)[1] > _span(hi)[0] and bool(np.any(lo > hi)):
         # The image smart_resize asserts max_pixels >= min_pixels (a user max_pixels can
         # lower a frame's share below min_pixels); Qwen3-VL's video one does not.
         i = _first(np.broadcast_to(lo > hi, a["h"].shape))
