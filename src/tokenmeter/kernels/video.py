@@ -318,7 +318,11 @@ def frames_at_rate(durations: Any, sample_fps: Any, *, scratch: Scratch | None =
         return max(math.ceil(y), 1)
     d, r = np.broadcast_arrays(_f64(durations), _f64(sample_fps))
     x = np.multiply(d, r, out=work(scratch, d.shape))
-    np.round(x, 6, out=x)
+    # np.round(x, 6) spelled out (its own algorithm, which is not Python's round(x, 6)),
+    # in place: np.round with out= still makes temporaries.
+    x *= 1e6
+    np.rint(x, out=x)
+    x /= 1e6
     np.ceil(x, out=x)
     np.maximum(x, 1, out=x)
     return _as_int(x, scratch)
