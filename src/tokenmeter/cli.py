@@ -35,13 +35,14 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MODEL", "SCHEMA_VERSION", "main"]
 
-#: The model ``estimate`` and ``demo`` count on when no ``--model`` is given: the open
-#: Qwen2.5-Omni takes all four inputs (text, image, video with its soundtrack, audio),
-#: so every file of a mixed folder gets a count.
-DEFAULT_MODEL = "qwen2.5-omni-7b"
-#: The price-book entry the demo prices the default model's counts under: Alibaba's
-#: hosted Qwen-Omni-Turbo, the only entry of the default book with media prices.
-DEMO_PRICE_AS = "qwen-omni-turbo"
+#: The model ``estimate`` and ``demo`` count on when no ``--model`` is given: Alibaba's
+#: hosted Qwen-Omni-Turbo (Qwen2.5-Omni's rules) takes all four inputs (text, image, video
+#: with its soundtrack, audio), so every file of a mixed folder gets a count, and the
+#: default book prices every one of them.
+DEFAULT_MODEL = "qwen-omni-turbo"
+#: The price-book entry the demo prices under when it differs from the model (no longer
+#: needed now that the default model is itself priced; kept for ``--price-as``).
+DEMO_PRICE_AS: str | None = None
 #: Bumped when a JSON or CSV field changes meaning or goes away (adding fields does not).
 SCHEMA_VERSION = 1
 
@@ -1402,8 +1403,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="make sample media in a temporary folder and estimate it",
         description="Writes a 10 s 720p video with a soundtrack, three images (one "
                     "EXIF-rotated), a WAV clip and an English and a Chinese text, then runs "
-                    f"`estimate` on them: {DEFAULT_MODEL}, the default price book, priced as "
-                    f"{DEMO_PRICE_AS} (the book's entry with media prices).")
+                    f"`estimate` on them with {DEFAULT_MODEL} and the default price book.")
     demo.add_argument("--keep", metavar="DIR", help="write the samples into DIR and keep them")
     demo.set_defaults(func=cmd_demo, no_progress=True)
 

@@ -803,6 +803,13 @@ _OTHER_METERS = (
 )
 
 
+# The two measures of one input: a video's tokens and its seconds, and so on.
+_SAME_INPUT: dict[Meter, Meter] = {}
+for _mod, _dir in (("video", "input"), ("audio", "input"), ("video", "output")):
+    _SAME_INPUT[Meter(_mod, _dir, "token")] = Meter(_mod, _dir, "second")
+    _SAME_INPUT[Meter(_mod, _dir, "second")] = Meter(_mod, _dir, "token")
+
+
 def _rule_text(p: Priced, meter: Meter, currency: str) -> str:
     text = p.rate.describe(currency, meter.unit)
     return "; ".join((text, *p.via))
@@ -850,6 +857,13 @@ def rate_usage(price: ModelPrice, usage: Usage, *, at: dt.datetime | None, batch
         q = qty[meter]
         p = table.get(meter)
         if p is None:
+            alternate = _SAME_INPUT.get(meter)
+            if alternate is not None and alternate in table:
+                # Seconds and tokens measure the same input: a book that bills this
+                # input by the other unit has priced it, so this measure is not billed.
+                notes.append(f"{meter.modality} {meter.direction} {meter.unit}s not billed: "
+                             f"this book prices that input per {alternate.unit}")
+                continue
             if meter in price.includes and GENERATION in qty:
                 lines.append(QuoteLine(
                     kind="included", modality=meter.modality, direction=meter.direction,
