@@ -278,6 +278,11 @@ def scalar_price(book: Any, row: dict[str, Any], tokens: int) -> Any:
     p = plan(known_meters(entry), row["modality"], row.get("direction") or "input")
     fields: dict[str, Any] = {}
     timed = p.seconds_field is not None and row.get("duration") is not None
+    if p.seconds_field is not None and not p.tokens_when_timed and not timed:
+        an = "an" if row["modality"][0] in "aeiou" else "a"
+        raise InvalidInputError(
+            f"{an} {row['modality']} row on {row['model']!r} needs a duration: the price book "
+            f"bills {row['modality']} {row.get('direction') or 'input'} by the second only")
     if not timed or p.tokens_when_timed:
         fields[p.token_field] = tokens
         if p.subset_field:
@@ -400,14 +405,14 @@ def test_hand_checked_amounts():
         # whisper-1 bills seconds only: 60 s at $0.0001/s; the 1500 tokens are not billed.
         {"model": "whisper-1", "modality": "audio", "reported_tokens": 1500, "duration": 60.0,
          "timestamp": at},
-        # without a duration the tokens stay, and whisper-1 has no token price: an error.
+        # without a duration a per-second row has nothing billable: an error, never ¥0.
         {"model": "whisper-1", "modality": "audio", "reported_tokens": 1500, "timestamp": at},
         {"model": "gpt-4o", "modality": "image", "width": 1024, "height": 1024,
          "timestamp": at},
     ]), vendors).to_pylist()
     assert out[0]["amount"] == Decimal("0.006")
     assert out[0]["currency"] == "USD"
-    assert out[1]["error"].startswith("UnpricedModelError:")
+    assert out[1]["error"].startswith("InvalidInputError: an audio row on 'whisper-1' needs")
     assert out[2]["tokens"] == 765
     assert out[2]["amount"] == Decimal(765) * Decimal("2.50") / 10**6
 

@@ -291,7 +291,8 @@ def _count_media(c: _Counter, errors: Errors, model: Any, modality: str,
     if not have.all():
         for i in rows[~have]:
             missing = [nm for nm, ok in need if not ok[i]]
-            errors.add(int(i), f"a {modality} row needs {' and '.join(missing)}")
+            article = "an" if modality[0] in "aeiou" else "a"
+            errors.add(int(i), f"{article} {modality} row needs {' and '.join(missing)}")
         rows = rows[have]
     if not rows.size:
         return

@@ -245,9 +245,25 @@ class _Pricer:
             plans = {int(k): plan(known, MODALITIES[int(k) // len(DIRECTIONS)],
                                   DIRECTIONS[int(k) % len(DIRECTIONS)]) for k in combos}
             timed = np.zeros(vrows.size, dtype=bool)
+            untimed_bad = np.zeros(vrows.size, dtype=bool)
             for k, p in plans.items():
                 if p.seconds_field is not None:
-                    timed |= (combo_of_row == k) & inp.duration_ok[vrows]
+                    here = combo_of_row == k
+                    timed |= here & inp.duration_ok[vrows]
+                    if not p.tokens_when_timed:
+                        # The book bills this medium by the second only: without a
+                        # duration the row has nothing billable; never price it at zero.
+                        bad = here & ~inp.duration_ok[vrows]
+                        if bad.any():
+                            mod = MODALITIES[k // len(DIRECTIONS)]
+                            d = DIRECTIONS[k % len(DIRECTIONS)]
+                            self.errors.add(vrows[bad], InvalidInputError(
+                                f"{_an(mod)} {mod} row on {name!r} needs a duration: the "
+                                "price book "
+                                f"bills {mod} {d} by the second only"))
+                            untimed_bad |= bad
+            keep = ~untimed_bad
+            vrows, combo_of_row, timed = vrows[keep], combo_of_row[keep], timed[keep]
             one_by_one = timed | (entry.item_max_seconds is not None)
             if entry.windows:
                 window = np.full(vrows.size, -1, dtype=np.int64)
@@ -269,6 +285,10 @@ class _Pricer:
             for _, wrows in groups(window[rest] + 1, np.arange(int(rest.sum()))):
                 sel = vrows[rest][wrows]
                 self.bisect(name, plans, sel, self.at(int(sel[0])))
+
+
+def _an(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _us(when: Any) -> int:
