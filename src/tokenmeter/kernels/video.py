@@ -22,13 +22,14 @@ included:
 * :func:`frames_at_rate` — frames sampled at a fixed rate (Gemini: 1 per second).
 
 Two input forms, one contract. Arrays (int64 counts and sizes, float64 seconds and rates)
-give int64 arrays and are computed with whole-array numpy passes; callers walk long inputs
-in cache-sized blocks (:mod:`tokenmeter.kernels._avblocks`) and pass ``offset``, the
-block's first index, so that errors name the right video. One video given as plain Python
-numbers gives Python ints, computed with the reference's own Python arithmetic: this is
-the scalar API's path, where a numpy call (about 1 us each, whatever its size) would cost
-more than the work. ``tests/test_video_properties.py`` checks both forms against
-transcriptions of the references and against each other.
+give int64 arrays, computed with numpy passes; the rules walk long inputs in cache-sized
+blocks (:mod:`tokenmeter.kernels._avblocks`), pass ``offset``, the block's first index,
+so that errors name the right video, and pass ``scratch``, the block's reusable work
+arrays, so that no pass allocates. One video given as plain Python numbers gives Python
+ints, computed with the reference's own Python arithmetic: this is the scalar API's path,
+where a numpy call (a microsecond or two, whatever its size) would cost more than the
+work. ``tests/test_video_kernels.py`` checks the two forms against each other and against
+transcriptions of the references, item by item.
 """
 
 from __future__ import annotations
