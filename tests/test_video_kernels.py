@@ -543,3 +543,16 @@ def test_fast_path_bounds_are_the_array_path_bounds(args: tuple[Any, ...]) -> No
     assert frames == result(
         m.count_video, np.int64(w), np.int64(h), fps=np.float64(fps), frames=np.int64(1e7)
     )
+
+
+@pytest.mark.parametrize(("model", "profile", "opts"), RULES)
+def test_no_videos(model: str, profile: str | None, opts: dict[str, Any]) -> None:
+    m = tm.get_model(model, profile=profile)
+    e = np.array([], dtype=np.int64)
+    f = np.array([])
+    assert m.video_tokens(
+        e, e, f, None if m.rule("video").kind == "dit.latent" else f, **opts
+    ).shape == (0,)
+    res = m.rule("video").evaluate(e, e, f, f, e, **opts)
+    assert res.wrapper_tokens.shape == (0,)
+    assert all(v.shape == (0,) and v.dtype == np.int64 for v in res.derivation.values())

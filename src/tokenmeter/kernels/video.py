@@ -719,16 +719,19 @@ def _bounds_error(index: int, lo: float, hi: float) -> InvalidInputError:
 
 
 def _span(x: Any) -> tuple[float, float]:
-    """``(min, max)`` of a bound: one number for every video, or an array."""
+    """``(min, max)`` of a bound: one number for every video, or an array (``(1, 0)``
+    for an empty one: nothing to check)."""
     if np.ndim(x) == 0:
         return x, x
+    if not np.size(x):
+        return 1.0, 0.0
     return float(np.min(x)), float(np.max(x))
 
 
 def _check_bounds(lo: Any, hi: Any) -> None:
     lo_min, lo_max = _span(lo)
     hi_min, hi_max = _span(hi)
-    if lo_min < 0 or lo_max > _MAX_BOUND or hi_min < 1 or hi_max > _MAX_BOUND:
+    if min(lo_min, lo_max) < 0 or lo_max > _MAX_BOUND or hi_min < 1 or hi_max > _MAX_BOUND:
         raise InvalidInputError(
             f"pixel bounds must lie in 0..{_MAX_BOUND} (min_pixels) and 1..{_MAX_BOUND} "
             "(max_pixels)"
