@@ -206,3 +206,11 @@ def test_resolution_is_consistent_for_all_aliases():
     for mid, entry in itertools.islice(data["models"].items(), None):
         for alias in entry.get("aliases", []):
             assert tm.get_model(alias).id == mid
+
+
+def test_every_model_a_packaged_price_book_prices_is_in_the_catalog():
+    for name in tm.list_price_books():
+        book = tm.load_price_book(name)
+        for version in book.versions:
+            for mid in version.models:
+                assert tm.get_model(mid), (name, mid)

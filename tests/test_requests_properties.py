@@ -28,6 +28,7 @@ import mediafactory as mf
 import tokenmeter as tm
 from strategies import text_alphabet
 from test_requests_golden import cookbook_text, qwen_template_reference
+from tokenmeter.text import vocabulary_available
 
 QWEN_VL = "qwen2.5-vl-72b-instruct"
 
@@ -189,6 +190,13 @@ def test_text_only_requests_count_what_count_messages_counts(model_id, conv):
     model = tm.get_model(model_id)
     msgs = [{"role": role, "content": "".join(v for _, v in ps)} for role, ps in conv]
     plain = {"messages": msgs}
+    if model.tokenizer_name and not vocabulary_available(model.tokenizer_name):
+        # Neither counts exactly without the vocabulary, and neither guesses silently.
+        with pytest.raises(tm.VocabularyUnavailableError):
+            model.count_messages(msgs)
+        with pytest.raises(tm.VocabularyUnavailableError):
+            tm.count_request(model, plain)
+        return
     usage = tm.count_request(model, plain)
     ref = model.count_messages(msgs)
     assert usage.input_tokens == usage.text == ref.tokens

@@ -533,23 +533,28 @@ def _generic_tools(conv: Conversation, tc: _Counter, fmt: ChatFormat) -> list[Us
 
 def _estimated(model: Model, fmt: ChatFormat, conv: Conversation, tc: _Counter, gen: bool
                ) -> list[UsagePart]:
-    # The same estimate as Model.count_messages: text and role estimated, max(per_message,
-    # 2) framing tokens per message, +1 and the name's tokens per name, max(per_reply, 2)
-    # to prime the reply, and the default system prompt +3 where the template adds one.
+    # The same as Model.count_messages: text and role counted exactly where the vocabulary
+    # is there (estimated otherwise), max(per_message, 2) framing tokens per message, +1
+    # and the name's tokens per name, max(per_reply, 2) to prime the reply, and the default
+    # system prompt +3 where the template adds one. The framing is always an estimate.
+    def count(s: str) -> tuple[int, str]:
+        return tc.text(s) if tc.exact else (tc.est(s), _est_rule(model))
+
     parts: list[UsagePart] = []
     msgs = conv.messages
     if fmt.kind in ("template", "llama3") and fmt.default_system is not None and (
             not msgs or msgs[0].role != "system"):
-        parts.append(_framing(tc.est(fmt.default_system) + 3, False, fmt, "system",
+        parts.append(_framing(count(fmt.default_system)[0] + 3, False, fmt, "system",
                               "default system prompt"))
     for m in msgs:
-        head = tc.est(m.role) + max(fmt.per_message, 2)
+        head = count(m.role)[0] + max(fmt.per_message, 2)
         if m.name is not None:
-            head += tc.est(m.name) + 1
-        items, _ = _item_parts(m, tc, count=lambda s: (tc.est(s), _est_rule(model)))
+            head += count(m.name)[0] + 1
+        items, _ = _item_parts(m, tc, count=count)
         parts.append(_framing(head, False, fmt, m.role, m.where))
-        parts.extend(UsagePart(kind=p.kind, tokens=p.tokens, exact=False if p.kind in (
-            "text", "tools") else p.exact, rule=p.rule, role=p.role, index=p.index,
+        parts.extend(UsagePart(kind=p.kind, tokens=p.tokens, exact=(
+            tc.exact and p.exact if p.kind == "text" else False if p.kind == "tools"
+            else p.exact), rule=p.rule, role=p.role, index=p.index,
             count=p.count) for p in items)
     if conv.tools:
         if fmt.name == "anthropic":

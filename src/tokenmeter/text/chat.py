@@ -198,21 +198,23 @@ def count_messages(model: Model, messages: Sequence[Mapping[str, Any]], *,
             total += fmt.per_reply
         return _result(model, fmt, total, exact=True, details=details)
 
-    # Estimated text, or a template that is not public: estimate the pieces.
+    # Estimated text, or a template that is not public: the text is exact when the
+    # vocabulary is there (only the framing is estimated), estimated otherwise.
+    est = not exact_tok
     total = 0
     for role, text, message in msgs:
-        total += count_text(model, text, estimate=True).tokens
-        total += count_text(model, role, estimate=True).tokens
+        total += count_text(model, text, estimate=est).tokens
+        total += count_text(model, role, estimate=est).tokens
         total += max(fmt.per_message, 2)
         name = message.get("name")
         if isinstance(name, str):
-            total += count_text(model, name, estimate=True).tokens + 1
+            total += count_text(model, name, estimate=est).tokens + 1
     if add_generation_prompt:
         total += max(fmt.per_reply, 2)
     if fmt.kind in ("template", "llama3") and fmt.default_system is not None and (
         not msgs or msgs[0][0] != "system"
     ):
-        total += count_text(model, fmt.default_system, estimate=True).tokens + 3
+        total += count_text(model, fmt.default_system, estimate=est).tokens + 3
     details["note"] = "framing estimated" if fmt.kind in ("approx",) else "text estimated"
     return _result(model, fmt, total, exact=False, details=details)
 
