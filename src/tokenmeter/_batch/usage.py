@@ -10,8 +10,8 @@ second or by the item rather than by the token:
   the seconds field (``video_seconds``, ``audio_seconds``, ``output_video_seconds``)
   when the entry prices (or includes) that seconds meter. Its tokens are then left out
   if, and only if, the entry has no token rate for them: the book bills that media by
-  the second. Without a duration the tokens stay, so an entry that bills only seconds
-  raises :class:`~tokenmeter.UnpricedModelError` for the row instead of billing zero.
+  the second. Without a duration such an item has nothing billable: ``price_table``
+  reports the row as an error and ``Meter.quote`` raises, rather than billing zero.
 * **Generations.** A generated image/video/audio item counts as one generation when the
   entry prices generations (a per-item price).
 
