@@ -13,7 +13,11 @@ from tokenmeter import errors
 # issues add (pricing, requests, batch) extend this list when they land.
 CONTRACT = [
     "__version__", "list_models", "get_model", "Model", "TokenCount", "Usage", "count",
-    "probe", "ImageInfo", "VideoInfo", "AudioInfo", "TokenmeterError",
+    "probe", "probe_many", "ImageInfo", "VideoInfo", "AudioInfo", "TokenmeterError",
+    "load_price_book", "list_price_books", "PriceBook", "Quote", "QuoteLine", "Money",
+    "count_request", "count_completion", "usage_from_provider", "compare_text",
+    "count_table", "price_table", "Meter", "load_tokenizer", "register_catalog",
+    "register_rule",
 ]
 
 
