@@ -14,11 +14,12 @@ error (as Orb answers 409), never a silent choice of one of them.
 
 The price of exactness is memory: in CPython about 130-150 bytes per distinct event (a
 5-tuple, a dict slot and the token count; measured in ``tests/test_meter.py``) plus the
-id string itself (81 bytes for a 32-character id), so about 0.25 GB per million events —
-and the serialized meter carries every event. A job that has de-duplicated upstream (for example ``dropDuplicates`` on the
-event id) can use ``Meter(dedupe=False)``: constant memory per key, events simply add,
-and a replayed event counts twice. No approximate (Bloom-filter) mode is offered: it
-would drop real events on a false positive, and billing must not.
+id string itself (81 bytes for a 32-character id), so about 0.25 GB per million events,
+and the serialized meter carries every event. A job that has de-duplicated upstream (for
+example ``dropDuplicates`` on the event id) can use ``Meter(dedupe=False)``: constant
+memory per key, events simply add, and a replayed event counts twice. No approximate
+(Bloom-filter) mode is offered: it would drop real events on a false positive, and
+billing must not.
 
 **Periods.** An event's period is the calendar month (or day, or hour) of its timestamp
 in the meter's time zone. :meth:`Meter.quote` prices each (account, model, period)
