@@ -53,3 +53,13 @@ def test_counted_media_files_are_priced_end_to_end():
     quote = tm.load_price_book().quote("qwen-omni-turbo", usage)
     assert quote.total.currency == "CNY"
     assert [line.modality for line in quote.lines if line.kind == "charge"] == ["audio"]
+
+
+@pytest.mark.parametrize(("model", "usage", "book"), [
+    ("whisper-1", tm.Usage(audio=1500), "vendors-2026-11"),       # per second, no seconds
+    ("qwen-omni-turbo", tm.Usage(video_seconds=Decimal(10)), "cn-2025"),  # per token, none
+])
+def test_the_priced_measure_missing_is_refused_not_zero(model, usage, book):
+    with pytest.raises(tm.UnpricedModelError) as info:
+        tm.load_price_book(book).quote(model, usage)
+    assert "gives no" in str(info.value)

@@ -859,11 +859,18 @@ def rate_usage(price: ModelPrice, usage: Usage, *, at: dt.datetime | None, batch
         if p is None:
             alternate = _SAME_INPUT.get(meter)
             if alternate is not None and alternate in table:
-                # Seconds and tokens measure the same input: a book that bills this
-                # input by the other unit has priced it, so this measure is not billed.
-                notes.append(f"{meter.modality} {meter.direction} {meter.unit}s not billed: "
-                             f"this book prices that input per {alternate.unit}")
-                continue
+                # Seconds and tokens measure the same input: a book that bills this input
+                # by the other unit prices it through that measure, so this one is not
+                # billed -- but only if the usage carries that measure; otherwise the
+                # input would silently cost nothing.
+                if qty.get(alternate):
+                    notes.append(f"{meter.modality} {meter.direction} {meter.unit}s not "
+                                 f"billed: this book prices that input per {alternate.unit}")
+                    continue
+                raise _unpriced(price, meter, where,
+                                f" (this book prices {meter.modality} {meter.direction} per "
+                                f"{alternate.unit}, and the usage gives no "
+                                f"{alternate.unit}s of it)")
             if meter in price.includes and GENERATION in qty:
                 lines.append(QuoteLine(
                     kind="included", modality=meter.modality, direction=meter.direction,
