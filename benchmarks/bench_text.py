@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import tokenmeter as tm  # noqa: E402
-from tokenmeter.text import get_tokenizer  # noqa: E402
-from tokenmeter.text._pool import workers  # noqa: E402
+import tokenmeter as tm
+from tokenmeter.text import get_tokenizer
+from tokenmeter.text._pool import workers
 
 
 def best(fn, repeat: int = 3) -> float:
@@ -48,30 +48,32 @@ def main() -> None:
     text = _mixed_text(int(args.mb * 1_000_000), seed=7)
     nbytes = len(text.encode("utf-8"))
     print(f"input: {len(text):,} chars, {nbytes / 1e6:.1f} MB UTF-8; threads: {workers()}")
-    print(f"{'tokenizer':12} {'case':28} {'baseline MB/s':>14} {'tokenmeter MB/s':>16} {'ratio':>7}")
+    head = f"{'tokenizer':12} {'case':28} {'baseline MB/s':>14} {'tokenmeter MB/s':>16}"
+    print(f"{head} {'ratio':>7}")
     for model, name in (("qwen2.5-72b-instruct", "qwen2"), ("llama-3.1-70b-instruct", "llama3"),
                         ("gpt-4", "cl100k_base")):
         tok = get_tokenizer(name)
         enc = tok._enc  # the same tiktoken Encoding, same vocabulary and pattern
         m = tm.get_model(model)
         prepared = unicodedata.normalize("NFC", text) if tok.normalize else text
-        base = best(lambda: len(enc.encode_ordinary(prepared)))
-        ours = best(lambda: m.count_text(text))
+        base = best(lambda enc=enc, prepared=prepared: len(enc.encode_ordinary(prepared)))
+        ours = best(lambda m=m: m.count_text(text))
         print(f"{name:12} {'one 10 MB text':28} {nbytes / base / 1e6:14.1f} "
               f"{nbytes / ours / 1e6:16.1f} {base / ours:7.2f}x")
 
         docs = [text[i:i + 4000] for i in range(0, len(text), 4000)]
         prepared_docs = [unicodedata.normalize("NFC", d) for d in docs] if tok.normalize else docs
-        base = best(lambda: [len(enc.encode_ordinary(d)) for d in prepared_docs])
-        batch = best(lambda: enc.encode_ordinary_batch(prepared_docs, num_threads=workers()))
-        ours = best(lambda: m.text_tokens(docs))
+        base = best(lambda enc=enc, pd=prepared_docs: [len(enc.encode_ordinary(d)) for d in pd])
+        batch = best(lambda enc=enc, pd=prepared_docs: enc.encode_ordinary_batch(
+            pd, num_threads=workers()))
+        ours = best(lambda m=m, docs=docs: m.text_tokens(docs))
         print(f"{name:12} {f'{len(docs)} docs of 4k chars':28} {nbytes / base / 1e6:14.1f} "
               f"{nbytes / ours / 1e6:16.1f} {base / ours:7.2f}x "
               f"(tiktoken encode_ordinary_batch: {nbytes / batch / 1e6:.1f} MB/s)")
 
         small = ["Hello, 世界! How are you?"] * 20_000
-        base = best(lambda: [len(enc.encode_ordinary(s)) for s in small])
-        ours = best(lambda: [m.count_text(s) for s in small])
+        base = best(lambda enc=enc, small=small: [len(enc.encode_ordinary(s)) for s in small])
+        ours = best(lambda m=m, small=small: [m.count_text(s) for s in small])
         print(f"{name:12} {'20k calls, 22 chars':28} {'':>14} {'':>16} "
               f"per call: tiktoken {base / len(small) * 1e6:.2f} µs, "
               f"count_text {ours / len(small) * 1e6:.2f} µs")

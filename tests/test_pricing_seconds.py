@@ -49,7 +49,8 @@ def test_counted_media_files_are_priced_end_to_end():
 
     wav = mediafactory.audio("WAV", frames=32_000)  # 2 s at 16 kHz, as bytes
     usage = tm.count("qwen-omni-turbo", wav)
-    assert usage.audio > 0 and usage.audio_seconds > 0
+    assert usage.audio > 0
+    assert usage.audio_seconds > 0
     quote = tm.load_price_book().quote("qwen-omni-turbo", usage)
     assert quote.total.currency == "CNY"
     assert [line.modality for line in quote.lines if line.kind == "charge"] == ["audio"]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
-from strategies import texts
 
 import tokenmeter as tm
+from strategies import texts
 
 CORPUS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -92,7 +92,8 @@ text = { tokenizer = "test_local_hf", estimate = "qwen2" }
 family = "test_local_hf_family"
 """, where="test_text_hf")
     c = tm.get_model("test-local-hf-model").count_text("The quick brown fox")
-    assert c.exact and c.rule == "hf:test_local_hf"
+    assert c.exact
+    assert c.rule == "hf:test_local_hf"
     assert c.tokens == len(reference.encode("The quick brown fox", add_special_tokens=False).ids)
 
 

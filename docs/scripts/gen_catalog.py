@@ -28,7 +28,8 @@ def render() -> str:
         "",
         "## Models",
         "",
-        "| model | family | inputs | text tokenizer | image / video / audio rules | profiles (default first) |",
+        "| model | family | inputs | text tokenizer | image / video / audio rules "
+        "| profiles (default first) |",
         "|---|---|---|---|---|---|",
     ]
     for mid in tm.list_models():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ._counts import TokenCount, Usage, UsagePart
@@ -110,7 +111,7 @@ def count(model: Model | str, *inputs: Any, estimate: bool = False, **opts: Any)
     m = _model(model)
     counts: list[TokenCount] = []
     parts: list[UsagePart] = []
-    seconds = {"video_seconds": 0.0, "audio_seconds": 0.0}
+    video_seconds = audio_seconds = Decimal(0)
     for i, item in enumerate(inputs):
         if isinstance(item, str):
             c = m.count_text(item, estimate=estimate)
@@ -119,10 +120,11 @@ def count(model: Model | str, *inputs: Any, estimate: bool = False, **opts: Any)
             info = item if isinstance(item, (ImageInfo, VideoInfo, AudioInfo)) else probe(item)
             c = count_info(m, info, **opts)
             name = info.source or f"inputs[{i}]"
+            # Durations are measurements: the float's shortest repr, not its binary value.
             if isinstance(info, VideoInfo):
-                seconds["video_seconds"] += info.duration
+                video_seconds += Decimal(repr(info.duration))
             elif isinstance(info, AudioInfo):
-                seconds["audio_seconds"] += info.duration
+                audio_seconds += Decimal(repr(info.duration))
         else:
             raise InvalidInputError(
                 f"inputs[{i}]: cannot count a {type(item).__name__}; pass text (str), a path, "
@@ -134,4 +136,7 @@ def count(model: Model | str, *inputs: Any, estimate: bool = False, **opts: Any)
     totals = dict.fromkeys(("text", "image", "video", "audio"), 0)
     for c in counts:
         totals[c.modality] += c.tokens
-    return Usage(**totals, exact=all(c.exact for c in counts), parts=tuple(parts), **seconds)
+    return Usage(text=totals["text"], image=totals["image"], video=totals["video"],
+                 audio=totals["audio"], video_seconds=video_seconds,
+                 audio_seconds=audio_seconds, exact=all(c.exact for c in counts),
+                 parts=tuple(parts))
