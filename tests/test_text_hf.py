@@ -113,3 +113,33 @@ def test_deepseek_counts_equal_its_tokenizer_json():
     m = tm.get_model("deepseek-chat")
     for text in ["你好，世界！Hello, world.", "1234567890 " * 20, ""]:
         assert m.count_text(text).tokens == len(ref.encode(text, add_special_tokens=False).ids)
+
+
+@pytest.fixture(scope="module")
+def slow_folder(tmp_path_factory) -> Path:
+    """A GPT-2-style slow-tokenizer folder: vocab.json + merges.txt + tokenizer_config.json."""
+    import json
+
+    from tokenizers import ByteLevelBPETokenizer
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(CORPUS, vocab_size=400, special_tokens=["<|endoftext|>"])
+    folder = tmp_path_factory.mktemp("slow-model")
+    bpe.save_model(str(folder))
+    (folder / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "GPT2Tokenizer", "unk_token": "<|endoftext|>",
+        "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>"}))
+    return folder
+
+
+@given(texts.filter(lambda t: not any(0xD800 <= ord(c) <= 0xDFFF for c in t)))
+def test_a_folder_without_tokenizer_json_loads_through_transformers(slow_folder, text):
+    transformers = pytest.importorskip("transformers")
+    ref = transformers.AutoTokenizer.from_pretrained(str(slow_folder), local_files_only=True)
+    tok = tm.load_tokenizer(slow_folder)
+    assert tok.count(text) == len(ref.encode(text, add_special_tokens=False))
+
+
+def test_an_empty_folder_is_refused(tmp_path):
+    with pytest.raises(tm.VocabularyUnavailableError):
+        tm.load_tokenizer(tmp_path)
