@@ -212,9 +212,8 @@ class Catalog:
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
         plugins = ", ".join(self._plugins) or "none installed"
         raise UnknownModelError(
-            f"unknown model {name!r}.{hint} tokenmeter.list_models() lists the "
-            f"{len(self._models)} known ids; plugins come from the {PLUGIN_GROUP!r} "
-            f"entry-point group ({plugins}).",
+            f"unknown model {name!r}.{hint} tokenmeter.list_models() lists the known "
+            f"ids; plugins come from the {PLUGIN_GROUP!r} entry-point group ({plugins}).",
             name=name,
             suggestions=suggestions,
         )
