@@ -313,3 +313,24 @@ def test_o200k_matches_tiktoken(tmp_path_factory):
 def test_vocabulary_available_reports_installed_ones():
     for name in ("qwen2", "llama3", "cl100k_base", "tekken"):
         assert vocabulary_available(name), name
+
+
+nfc_texts = st.text(alphabet=st.sampled_from(
+    list("ae \n\nA한\u1100\u1161\u11a8\u0301\u0308\u030a\u0327.1") + ["é", "Å"]), max_size=300)
+
+
+@given(nfc_texts)
+@settings(max_examples=300)
+def test_parallel_nfc_per_chunk_equals_nfc_of_the_whole(qwen_ref, text):
+    # Large Qwen inputs are split before NFC and normalized chunk by chunk: the sum must
+    # equal NFC of the whole text, encoded (combining marks and Hangul jamo included).
+    import tokenmeter.text.bpe as bpe
+
+    tok = get_tokenizer("qwen2")
+    old = bpe.PARALLEL_MIN_CHARS, bpe.CHUNK_CHARS
+    bpe.PARALLEL_MIN_CHARS, bpe.CHUNK_CHARS = 1, 8
+    try:
+        got = tok.count(text)
+    finally:
+        bpe.PARALLEL_MIN_CHARS, bpe.CHUNK_CHARS = old
+    assert got == qwen_count(qwen_ref, text)
