@@ -40,7 +40,7 @@ import numpy as np
 
 import tokenmeter as tm
 from tokenmeter.kernels import grid
-from tokenmeter.kernels._imgblocks import workers
+from tokenmeter.kernels._blocks import workers
 
 QWEN = {"factor": 28, "min_pixels": 3136, "max_pixels": 12845056}
 

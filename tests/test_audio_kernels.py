@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import tokenmeter as tm
 from tokenmeter.errors import InvalidInputError
-from tokenmeter.kernels import _avblocks
+from tokenmeter.kernels import _blocks
 from tokenmeter.kernels import audio as ka
 
 counts = st.integers(0, 2**40)
@@ -42,7 +42,7 @@ def test_mel_frames_paths(n: list[int], hop: int, cap: int | None, padding: Any)
     want = [min(x, cap) if cap is not None else x for x in want]
     assert whole.dtype == np.int64
     assert whole.tolist() == want == [ka.mel_frames_of(x, hop, cap, padding) for x in n]
-    scratch = _avblocks.Scratch(len(n))
+    scratch = _blocks.Scratch(len(n))
     assert ka.mel_frames_of(arr, hop, cap, padding, scratch).tolist() == want
 
 
@@ -62,7 +62,7 @@ def test_encoder_lengths_paths(mel: list[int], n_window: int) -> None:
     ]
     assert ka.qwen3_omni_tokens(arr, n_window).tolist() == want3
     assert [ka.qwen3_omni_tokens(x, n_window) for x in mel] == want3
-    scratch = _avblocks.Scratch(len(mel))
+    scratch = _blocks.Scratch(len(mel))
     assert ka.qwen3_omni_tokens(arr, n_window, scratch).tolist() == want3
 
 
@@ -124,11 +124,11 @@ def test_rules_in_blocks_equal_one_clip_at_a_time(
     model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     m = tm.get_model(model)
-    n = 2 * _avblocks.BLOCK + 91
+    n = 2 * _blocks.BLOCK + 91
     rng = np.random.default_rng(5)
     d = np.round(rng.uniform(0.02, 2000.0, n), 4)
     got = m.audio_tokens(d)
-    monkeypatch.setattr(_avblocks, "THREAD_MIN", 1)
+    monkeypatch.setattr(_blocks, "THREAD_MIN", 1)
     monkeypatch.setenv("TOKENMETER_THREADS", "3")
     assert m.audio_tokens(d).tolist() == got.tolist()
     res = m.rule("audio").evaluate(d)
@@ -145,8 +145,8 @@ def test_rules_in_blocks_equal_one_clip_at_a_time(
     [("qwen3-omni", 0.001, "too short"), ("whisper-large-v3", 0.0, "0 samples")],
 )
 def test_an_error_in_a_later_block_names_that_clip(model: str, short: float, pattern: str) -> None:
-    d = np.full(2 * _avblocks.BLOCK + 5, 10.0)
-    bad = _avblocks.BLOCK + 17
+    d = np.full(2 * _blocks.BLOCK + 5, 10.0)
+    bad = _blocks.BLOCK + 17
     d[bad] = short
     with pytest.raises(InvalidInputError, match=rf"{pattern}.*\b{bad}\b|\b{bad}\b.*{pattern}"):
         tm.get_model(model).audio_tokens(d)
@@ -187,7 +187,7 @@ def test_scalar_fast_path_equals_the_array_path(
 
 def test_samples_arrays_in_blocks() -> None:
     m = tm.get_model("qwen2-audio-7b-instruct")
-    n = _avblocks.BLOCK + 3
+    n = _blocks.BLOCK + 3
     rng = np.random.default_rng(2)
     samples = rng.integers(0, 10**8, n)
     rates = np.array([8000, 16_000, 44_100, 48_000])[rng.integers(0, 4, n)]

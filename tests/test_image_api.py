@@ -19,7 +19,7 @@ from tokenmeter.encoders import get_rule_class
 from tokenmeter.encoders.vision import LazyDerivation
 from tokenmeter.errors import CatalogError, InvalidInputError
 from tokenmeter.kernels import grid as kg
-from tokenmeter.kernels._imgblocks import THREAD_MIN
+from tokenmeter.kernels._blocks import THREAD_MIN
 
 GOLDEN = Path(__file__).parent / "golden" / "image"
 
@@ -327,23 +327,29 @@ def test_rules_are_frozen():
 
 
 def test_image_tokens_does_not_build_the_derivation(monkeypatch):
-    """image_tokens reads only tokens; the resized sides (a second kernel pass) are
-    computed only when a TokenCount needs them."""
+    """image_tokens reads only tokens; over many images the resized sides (a second
+    kernel pass) are computed only when read. One image's derivation is a few Python
+    operations and count_image reads all of it, so it is computed at once, once."""
     calls = []
     real = kg.smart_resize
 
     def spy(*a, **k):
-        calls.append(1)
+        calls.append(type(a[0]))
         return real(*a, **k)
 
     monkeypatch.setattr(kg, "smart_resize", spy)
     m = tm.get_model("qwen2.5-vl-72b-instruct")
     m.image_tokens(np.full(1000, 720), np.full(1000, 1280))
     assert calls == []
-    res = m.rule("image").evaluate(np.array([720]), np.array([1280]))
+    res = m.rule("image").evaluate(np.array([720, 1080]), np.array([1280, 1920]))
     assert isinstance(res.derivation, LazyDerivation)
-    m.count_image(1280, 720)
-    assert calls == [1]
+    assert calls == []
+    assert res.derivation["resized_w"].tolist() == [1288, 1932]
+    assert calls == [np.ndarray]
+    calls.clear()
+    c = m.count_image(1280, 720)
+    assert calls == [int]  # the one-image path: Python ints, one call
+    assert c.resized == (728, 1288)
 
 
 # -- threads -----------------------------------------------------------------------------------
@@ -379,9 +385,11 @@ def test_threaded_kernel_equals_single_thread(monkeypatch, threads):
 
 
 def test_zero_d_inputs_give_zero_d_outputs():
-    t, p = kg.smart_resize_tokens(
-        720, 1280, factor=28, min_pixels=3136, max_pixels=12845056, offset=2, patches_per_token=4
-    )
+    kw = {"factor": 28, "min_pixels": 3136, "max_pixels": 12845056, "offset": 2}
+    t, p = kg.smart_resize_tokens(np.array(720), np.array(1280), patches_per_token=4, **kw)
     assert t.shape == ()
-    assert int(t) == 1198
-    assert int(p) == 4784
+    assert p.shape == ()
+    assert (int(t), int(p)) == (1198, 4784)
+    # One image as Python ints is the one-item path: Python ints out, the same numbers.
+    assert kg.smart_resize_tokens(720, 1280, patches_per_token=4, **kw) == (1198, 4784)
+    assert kg.smart_resize_tokens(np.int64(720), 1280, **kw)[0].shape == ()

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import tokenmeter as tm
 from tokenmeter.errors import InvalidInputError
-from tokenmeter.kernels import _avblocks
+from tokenmeter.kernels import _blocks
 from tokenmeter.kernels import video as kv
 from tokenmeter.kernels.grid import smart_resize_grid
 
@@ -126,7 +126,7 @@ def test_frames_at_rate_paths(d: list[float], rate: float) -> None:
     assert whole.tolist() == [max(1, math.ceil(float(np.round(x * rate, 6)))) for x in d]
 
 
-@given(n=st.integers(1, 3 * _avblocks.BLOCK), seed=st.integers(0, 2**32 - 1))
+@given(n=st.integers(1, 3 * _blocks.BLOCK), seed=st.integers(0, 2**32 - 1))
 @settings(max_examples=10)
 def test_source_frames_is_rint_in_blocks(n: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -346,18 +346,18 @@ def test_timestamp_digits_outside_the_closed_form_take_the_loop() -> None:
 
 def test_timestamp_digits_in_blocks_with_scratch() -> None:
     rng = np.random.default_rng(7)
-    n = 3 * _avblocks.BLOCK + 5
+    n = 3 * _blocks.BLOCK + 5
     total = rng.integers(1, 60 * 60 * 60, n)
     m = np.minimum(rng.integers(1, 769, n), total)
     fps = np.array(FPS)[rng.integers(0, len(FPS), n)]
     out = np.empty(n, np.int64)
 
-    def block(start: int, stop: int, scratch: _avblocks.Scratch) -> None:
+    def block(start: int, stop: int, scratch: _blocks.Scratch) -> None:
         out[start:stop] = kv.qwen3_timestamp_digits(
             total[start:stop], m[start:stop], fps[start:stop], scratch=scratch
         )
 
-    _avblocks.run_blocks(block, n)
+    _blocks.run_blocks(block, n)
     sample = rng.integers(0, n, 300)
     assert out[sample].tolist() == [
         loop_digits(int(total[i]), int(m[i]), float(fps[i]), "numpy") for i in sample
@@ -435,12 +435,12 @@ def test_rules_in_blocks_equal_one_video_at_a_time(
 ) -> None:
     m = tm.get_model(model, profile=profile)
     dit = m.rule("video").kind == "dit.latent"
-    n = 2 * _avblocks.BLOCK + 77
+    n = 2 * _blocks.BLOCK + 77
     w, h, d, fps = many_videos(n, dit)
     f = None if dit else fps
     got = m.video_tokens(w, h, d, f, **opts)
     # The same on two threads (the pool takes over from THREAD_MIN items).
-    monkeypatch.setattr(_avblocks, "THREAD_MIN", 1)
+    monkeypatch.setattr(_blocks, "THREAD_MIN", 1)
     monkeypatch.setenv("TOKENMETER_THREADS", "2")
     assert m.video_tokens(w, h, d, f, **opts).tolist() == got.tolist()
     res = (
@@ -466,11 +466,11 @@ def test_rules_in_blocks_equal_one_video_at_a_time(
 @pytest.mark.parametrize("model", ["qwen2.5-vl-72b-instruct", "qwen3-vl-8b-instruct", "wan2.1-t2v"])
 def test_an_error_in_a_later_block_names_that_video(model: str) -> None:
     m = tm.get_model(model)
-    n = 2 * _avblocks.BLOCK + 10
+    n = 2 * _blocks.BLOCK + 10
     dit = m.rule("video").kind == "dit.latent"
     w, h, d, fps = many_videos(n, dit)
     w, h = w.copy(), h.copy()
-    bad = _avblocks.BLOCK + 123
+    bad = _blocks.BLOCK + 123
     w[bad], h[bad] = (30_000, 100) if not dit else (1000, 720)
     with pytest.raises(InvalidInputError, match=rf"(video|image) {bad}\b"):
         m.video_tokens(w, h, d, None if dit else fps)

@@ -249,10 +249,9 @@ class Model:
         )
 
     def _image(self, widths: Any, heights: Any, opts: Mapping[str, Any]) -> tuple[Rule, RuleResult]:
-        from .kernels._intmath import as_sides
-
         rule = cast("ImageRule", self.rule("image"))
-        rule.check_options(opts)
+        if opts:
+            rule.check_options(opts)
         if _side_ok(widths) and _side_ok(heights):
             # One image given as ints: the same 0-d arrays as_sides makes, checked in Python
             # (its numpy checks cost more than the count itself).
@@ -260,6 +259,8 @@ class Model:
 
             h, w = np.array(heights, dtype=np.int64), np.array(widths, dtype=np.int64)
         else:
+            from .kernels._intmath import as_sides
+
             h, w = as_sides(heights, widths)
         return rule, rule.evaluate(h, w, **opts)
 
@@ -273,8 +274,9 @@ class Model:
             InvalidInputError: a size that is not a positive int, an unknown option, or an
                 aspect ratio the model rejects.
         """
-        _scalar("width", width)
-        _scalar("height", height)
+        if type(width) is not int or type(height) is not int:  # ints pass _scalar
+            _scalar("width", width)
+            _scalar("height", height)
         rule, res = self._image(width, height, opts)
         return self._build("image", rule, res, 0)
 

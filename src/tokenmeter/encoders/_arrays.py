@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CountOverflowError
-from ..kernels._avblocks import Scratch, work
+from ..kernels._blocks import Scratch, work
 from ..kernels._intmath import INT64_MAX
 
 __all__ = ["Derived", "add", "ceil_div_by", "const", "fits", "item", "mul"]
@@ -82,7 +82,7 @@ def _shape(a: Any, b: Any) -> tuple[int, ...]:
 
 def add(a: Any, b: Any, scratch: Scratch | None = None, out: np.ndarray | None = None) -> Any:
     """``a + b`` over Python ints or int64 arrays; arrays land in ``out`` or in scratch (no
-    fresh temporary inside a block: see :mod:`tokenmeter.kernels._avblocks`)."""
+    fresh temporary inside a block: see :mod:`tokenmeter.kernels._blocks`)."""
     if type(a) is int and type(b) is int:
         return a + b
     return np.add(a, b, out=out if out is not None else work(scratch, _shape(a, b), np.int64))

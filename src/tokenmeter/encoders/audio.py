@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..kernels import audio as ka
-from ..kernels._avblocks import Scratch, flat, run_blocks
+from ..kernels._blocks import Scratch, flat, run_blocks
 from ..kernels._intmath import I64, as_int_array, broadcast_same
 from ._arrays import Derived, const, item
 from ._base import AudioRule, RuleResult

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import CountOverflowError, InvalidInputError
 from ..kernels import audio as ka
 from ..kernels import video as kv
-from ..kernels._avblocks import Scratch, flat, run_blocks
+from ..kernels._blocks import Scratch, flat, run_blocks
 from ..kernels._intmath import I64, INT64_MAX, as_durations, as_int_array, checked_mul
 from ..kernels.grid import smart_resize_grid, smart_resize_tokens
 from ._arrays import Derived, add, ceil_div_by, const, fits, item, mul

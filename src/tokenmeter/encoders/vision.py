@@ -10,6 +10,12 @@ where the architecture is public.
 Kinds: ``qwen.smart_resize``, ``fixed``, ``llava_next.anyres``, ``internvl.dynamic``,
 ``mistral.patch_grid``, ``mllama.tiles``, ``openai.tiles``, ``openai.patches``,
 ``anthropic.patches``, ``gemini.tiles``, ``gemini.budget``.
+
+Each rule's arithmetic is written once and runs on one of two forms (:class:`_Images`): one
+image as Python ints (the scalar API's path: every kernel takes them and computes in
+Python, so ``Model.count_image`` makes no numpy call but the result's), or arrays, whose
+counts come from the blocked count kernels and whose derivation is computed only if read.
+``tests/test_image_api.py`` checks the two forms against each other on every model.
 """
 
 from __future__ import annotations
@@ -100,8 +106,59 @@ def _check_choice(owner: str, name: str, value: object, choices: tuple[str, ...]
         )
 
 
-def _scalar_like(shape: tuple[int, ...], value: int) -> np.ndarray:
-    return np.full(shape, value, dtype=np.int64)
+class _Images:
+    """One call's image sides, in the form the kernels take: one image as Python ints
+    (``one``), or the checked int64 arrays. Values computed from them are Python ints or
+    arrays alike, and :meth:`result` turns either into a :class:`RuleResult`."""
+
+    __slots__ = ("h", "one", "shape", "w")
+
+    def __init__(self, heights: np.ndarray, widths: np.ndarray) -> None:
+        self.shape: tuple[int, ...] = heights.shape
+        self.one = heights.size == 1 and widths.size == 1
+        self.h: Any = int(heights.item()) if self.one else heights
+        self.w: Any = int(widths.item()) if self.one else widths
+
+    def full(self, value: int) -> Any:
+        """``value`` for every image."""
+        return value if self.one else np.full(self.shape, value, dtype=np.int64)
+
+    def result(
+        self,
+        tokens: Any,
+        wrappers: Any,
+        patches: Any = None,
+        derive: Callable[[], Mapping[str, Any]] | None = None,
+        *,
+        exact: bool = True,
+        method: str = "",
+    ) -> RuleResult:
+        """The rule's result: arrays of the inputs' shape (0-d wrapper counts when every
+        image has the same). One image's derivation is computed at once (it is a few
+        Python operations, and ``count_image`` reads all of it); many images' only when
+        read."""
+        if not self.one:
+            return RuleResult(
+                tokens=tokens,
+                wrapper_tokens=np.asarray(wrappers, dtype=np.int64),
+                encoder_patches=patches,
+                derivation={} if derive is None else LazyDerivation(derive),
+                exact=exact,
+                method=method,
+            )
+        # Every number in one int64 array, handed out as views of the inputs' shape: one
+        # numpy call instead of one per number (each costs more than the rule itself).
+        d = {} if derive is None else derive()
+        vals = [tokens, wrappers, 0 if patches is None else patches, *d.values()]
+        a = np.array(vals, dtype=np.int64).reshape((len(vals), *self.shape))
+        return RuleResult(
+            tokens=a[0, ...],
+            wrapper_tokens=a[1, ...],
+            encoder_patches=None if patches is None else a[2, ...],
+            derivation={k: a[i, ...] for i, k in enumerate(d, 3)},
+            exact=exact,
+            method=method,
+        )
 
 
 # -- Qwen ---------------------------------------------------------------------------------------
@@ -149,6 +206,7 @@ class QwenSmartResizeRule(ImageRule):
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens after ``smart_resize`` (the kernel raises for aspect > ``max_ratio``)."""
+        im = _Images(heights, widths)
         kw = {
             "factor": self.patch_size * self.merge_size,
             "min_pixels": opts.get("min_pixels", self.min_pixels),
@@ -158,26 +216,21 @@ class QwenSmartResizeRule(ImageRule):
         }
         m2 = self.merge_size * self.merge_size
         tokens, patches = kg.smart_resize_tokens(
-            heights, widths, offset=self.wrapper_tokens, patches_per_token=m2, **kw
+            im.h, im.w, offset=self.wrapper_tokens, patches_per_token=m2, **kw
         )
         patch = self.patch_size
 
         def derive() -> Arrays:
-            rh, rw = kg.smart_resize(heights, widths, **kw)
+            rh, rw = kg.smart_resize(im.h, im.w, **kw)
             return {
                 "resized_h": rh,
                 "resized_w": rw,
-                "grid_t": np.ones_like(rh),
+                "grid_t": im.full(1),
                 "grid_h": rh // patch,
                 "grid_w": rw // patch,
             }
 
-        return RuleResult(
-            tokens=tokens,
-            wrapper_tokens=np.asarray(self.wrapper_tokens, dtype=np.int64),
-            encoder_patches=patches,
-            derivation=LazyDerivation(derive),
-        )
+        return im.result(tokens, self.wrapper_tokens, patches, derive)
 
 
 # -- fixed (LLaVA-1.5) ------------------------------------------------------------------------
@@ -202,13 +255,10 @@ class FixedRule(ImageRule):
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """``tokens`` for every image."""
-        shape = np.shape(heights)
-        return RuleResult(
-            tokens=_scalar_like(shape, self.tokens),
-            wrapper_tokens=np.asarray(self.wrapper_tokens, dtype=np.int64),
-            encoder_patches=(
-                None if self.encoder_patches is None else _scalar_like(shape, self.encoder_patches)
-            ),
+        im = _Images(heights, widths)
+        patches = self.encoder_patches
+        return im.result(
+            im.full(self.tokens), self.wrapper_tokens, None if patches is None else im.full(patches)
         )
 
 
@@ -263,12 +313,13 @@ class LlavaNextAnyresRule(ImageRule):
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """Tokens from the unpadded feature grid plus the base image's features."""
+        im = _Images(heights, widths)
         side = self.crop_size // self.patch_size
         per_crop = side * side + self.num_additional_image_tokens
         drop = 1 if self.vision_feature_select_strategy == "default" else 0
         tokens, crops = ki.llava_next_token_counts(
-            heights,
-            widths,
+            im.h,
+            im.w,
             pinpoints=self.pinpoints,
             crop_size=self.crop_size,
             patch_size=self.patch_size,
@@ -277,20 +328,15 @@ class LlavaNextAnyresRule(ImageRule):
 
         def derive() -> Arrays:
             bh, bw, gh, gw = kt.llava_next_features(
-                heights,
-                widths,
+                im.h,
+                im.w,
                 pinpoints=self.pinpoints,
                 crop_size=self.crop_size,
                 patch_size=self.patch_size,
             )
             return {"grid_h": gh, "grid_w": gw, "tiles": crops, "canvas_h": bh, "canvas_w": bw}
 
-        return RuleResult(
-            tokens=tokens,
-            wrapper_tokens=np.asarray(0, dtype=np.int64),
-            encoder_patches=crops * per_crop,
-            derivation=LazyDerivation(derive),
-        )
+        return im.result(tokens, 0, crops * per_crop, derive)
 
 
 # -- InternVL ------------------------------------------------------------------------------------
@@ -336,23 +382,22 @@ class InternVLDynamicRule(ImageRule):
         _check_int("option", "max_num", hi, 1, 4096)
         if lo > hi:
             raise InvalidInputError(f"min_num = {lo} exceeds max_num = {hi}")
-        n = ki.internvl_tile_counts(
-            heights, widths, tile_size=self.tile_size, min_num=lo, max_num=hi
-        )
+        im = _Images(heights, widths)
+        n = ki.internvl_tile_counts(im.h, im.w, tile_size=self.tile_size, min_num=lo, max_num=hi)
         tiles = n + (n > 1) if self.use_thumbnail else n
         side = self.tile_size // self.patch_size
 
         def derive() -> Arrays:
             cols, rows = kt.internvl_grid(
-                heights, widths, tile_size=self.tile_size, min_num=lo, max_num=hi
+                im.h, im.w, tile_size=self.tile_size, min_num=lo, max_num=hi
             )
             return {"grid_h": rows, "grid_w": cols, "tiles": tiles}
 
-        return RuleResult(
-            tokens=self.tokens_per_tile * tiles + self.wrapper_tokens,
-            wrapper_tokens=np.asarray(self.wrapper_tokens, dtype=np.int64),
-            encoder_patches=tiles * (side * side),
-            derivation=LazyDerivation(derive),
+        return im.result(
+            self.tokens_per_tile * tiles + self.wrapper_tokens,
+            self.wrapper_tokens,
+            tiles * (side * side),
+            derive,
         )
 
 
@@ -392,22 +437,18 @@ class MistralPatchGridRule(ImageRule):
             "max_image_size": self.max_image_size,
             "rounding": self.rounding,
         }
-        tokens, patches = ki.mistral_token_counts(heights, widths, **kw)
+        im = _Images(heights, widths)
+        tokens, patches = ki.mistral_token_counts(im.h, im.w, **kw)
         p = self.patch_size * self.merge_size
 
         def derive() -> Arrays:
-            rows, cols = kp.mistral_patch_grid(heights, widths, **kw)
+            rows, cols = kp.mistral_patch_grid(im.h, im.w, **kw)
             return {"resized_h": rows * p, "resized_w": cols * p, "grid_h": rows, "grid_w": cols}
 
         # rows = tokens / (cols + 1) and patches = rows * cols * m²: the wrapper count
         # (one [IMG_BREAK] or [IMG_END] per row) is tokens - patches / m².
         m2 = self.merge_size * self.merge_size
-        return RuleResult(
-            tokens=tokens,
-            wrapper_tokens=tokens - patches // m2,
-            encoder_patches=patches,
-            derivation=LazyDerivation(derive),
-        )
+        return im.result(tokens, tokens - patches // m2, patches, derive)
 
 
 # -- Llama 3.2 Vision ------------------------------------------------------------------------------
@@ -441,24 +482,20 @@ class MllamaTilesRule(ImageRule):
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """One decoder token, or ``states_per_tile`` per tile."""
+        im = _Images(heights, widths)
         tiles = ki.mllama_tile_counts(
-            heights, widths, tile_size=self.tile_size, max_tiles=self.max_tiles
+            im.h, im.w, tile_size=self.tile_size, max_tiles=self.max_tiles
         )
         states = tiles * self.states_per_tile
-        tokens = states if self.bill == "tiles" else _scalar_like(tiles.shape, 1)
+        tokens = states if self.bill == "tiles" else im.full(1)
 
         def derive() -> Arrays:
             rows, cols = kt.mllama_canvas(
-                heights, widths, tile_size=self.tile_size, max_tiles=self.max_tiles
+                im.h, im.w, tile_size=self.tile_size, max_tiles=self.max_tiles
             )
             return {"grid_h": rows, "grid_w": cols, "tiles": tiles}
 
-        return RuleResult(
-            tokens=tokens,
-            wrapper_tokens=np.asarray(0, dtype=np.int64),
-            encoder_patches=states,
-            derivation=LazyDerivation(derive),
-        )
+        return im.result(tokens, 0, states, derive)
 
 
 # -- OpenAI -------------------------------------------------------------------------------------
@@ -503,11 +540,9 @@ class OpenAITilesRule(ImageRule):
         """``base`` at low detail; ``base + tile * tiles`` at high (and auto)."""
         detail = opts.get("detail", self.default_detail)
         _check_choice("option", "detail", detail, _DETAILS)
-        zero = np.asarray(0, dtype=np.int64)
+        im = _Images(heights, widths)
         if detail == "low":
-            return RuleResult(
-                tokens=_scalar_like(np.shape(heights), self.base_tokens), wrapper_tokens=zero
-            )
+            return im.result(im.full(self.base_tokens), 0)
         kw: dict[str, Any] = {
             "fit_size": self.fit_size,
             "short_side": self.short_side,
@@ -516,18 +551,18 @@ class OpenAITilesRule(ImageRule):
             "short_rounding": self.short_rounding,
         }
         tokens = ki.openai_tile_counts(
-            heights, widths, scale=self.tile_tokens, offset=self.base_tokens, **kw
+            im.h, im.w, scale=self.tile_tokens, offset=self.base_tokens, **kw
         )
 
         def derive() -> Arrays:
-            tiles, rh, rw = kt.openai_tiles(heights, widths, **kw)
+            tiles, rh, rw = kt.openai_tiles(im.h, im.w, **kw)
             return {"resized_h": rh, "resized_w": rw, "tiles": tiles}
 
         auto = detail == "auto"
-        return RuleResult(
-            tokens=tokens,
-            wrapper_tokens=zero,
-            derivation=LazyDerivation(derive),
+        return im.result(
+            tokens,
+            0,
+            derive=derive,
             exact=not auto,
             method="detail='auto' counted as 'high' (the model may choose low)" if auto else "",
         )
@@ -584,12 +619,13 @@ class OpenAIPatchesRule(ImageRule):
             "max_patches": self.max_patches,
             "fit_size": self.fit_size,
         }
-        patches = ki.openai_patch_counts(heights, widths, **kw)
+        im = _Images(heights, widths)
+        patches = ki.openai_patch_counts(im.h, im.w, **kw)
         whole = self._ratio.denominator == 1
         p = self.patch_size
 
         def derive() -> Arrays:
-            _, cols, rows = kp.openai_patches(heights, widths, **kw)
+            _, cols, rows = kp.openai_patches(im.h, im.w, **kw)
             return {
                 "grid_h": rows,
                 "grid_w": cols,
@@ -598,10 +634,10 @@ class OpenAIPatchesRule(ImageRule):
                 "resized_w": cols * p,
             }
 
-        return RuleResult(
-            tokens=kp.scale_by_decimal(patches, self._ratio),
-            wrapper_tokens=np.asarray(0, dtype=np.int64),
-            derivation=LazyDerivation(derive),
+        return im.result(
+            kp.scale_by_decimal(patches, self._ratio),
+            0,
+            derive=derive,
             exact=whole,
             method=""
             if whole
@@ -643,18 +679,15 @@ class AnthropicPatchesRule(ImageRule):
             "max_tokens": self.max_tokens,
             "patch_size": self.patch_size,
         }
-        tokens = ki.anthropic_token_counts(heights, widths, **kw)
+        im = _Images(heights, widths)
+        tokens = ki.anthropic_token_counts(im.h, im.w, **kw)
         p = self.patch_size
 
         def derive() -> Arrays:
-            _, rh, rw = kp.anthropic_patches(heights, widths, **kw)
+            _, rh, rw = kp.anthropic_patches(im.h, im.w, **kw)
             return {"resized_h": rh, "resized_w": rw, "grid_h": -(-rh // p), "grid_w": -(-rw // p)}
 
-        return RuleResult(
-            tokens=tokens,
-            wrapper_tokens=np.asarray(0, dtype=np.int64),
-            derivation=LazyDerivation(derive),
-        )
+        return im.result(tokens, 0, derive=derive)
 
 
 # -- Google Gemini (estimates) -----------------------------------------------------------------
@@ -683,13 +716,14 @@ class GeminiTilesRule(ImageRule):
 
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """``tile_tokens`` per estimated tile."""
+        im = _Images(heights, widths)
         tiles = ki.gemini_tile_counts(
-            heights, widths, small_side=self.small_side, tile_size=self.tile_size
+            im.h, im.w, small_side=self.small_side, tile_size=self.tile_size
         )
-        return RuleResult(
-            tokens=tiles * self.tile_tokens,
-            wrapper_tokens=np.asarray(0, dtype=np.int64),
-            derivation={"tiles": tiles},
+        return im.result(
+            tiles * self.tile_tokens,
+            0,
+            derive=lambda: {"tiles": tiles},
             exact=False,
             method=(
                 f"{self.tile_tokens} per image <= {self.small_side} px, else per "
@@ -733,9 +767,10 @@ class GeminiBudgetRule(ImageRule):
             res = res.lower().removeprefix("media_resolution_")
         _check_choice("option", "media_resolution", res, tuple(self.budgets))
         budget = self.budgets[res]
-        return RuleResult(
-            tokens=_scalar_like(np.shape(heights), budget),
-            wrapper_tokens=np.asarray(0, dtype=np.int64),
+        im = _Images(heights, widths)
+        return im.result(
+            im.full(budget),
+            0,
             exact=False,
             method=f"the media_resolution={res!r} budget ({budget}), an upper bound",
         )

@@ -22,7 +22,7 @@ Rate rules (Gemini 32/s, OpenAI realtime 10/s in and 20/s out) use
 not ``ceil(3.0000000000000004) = 4``.
 
 The ``*_of`` functions are the unchecked cores the rules call on inputs they have already
-checked, one block at a time: given a ``scratch`` (:mod:`tokenmeter.kernels._avblocks`)
+checked, one block at a time: given a ``scratch`` (:mod:`tokenmeter.kernels._blocks`)
 their array steps run in place in its work arrays instead of allocating temporaries.
 """
 
@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import InvalidInputError
-from ._avblocks import Scratch, work
+from ._blocks import Scratch, work
 from ._intmath import MAX_DURATION, as_durations, as_int_array, ceil_div
 
 __all__ = [

@@ -14,15 +14,23 @@ The reference is a scalar Python function in two published variants:
 This module reproduces both bit for bit, including Python's banker's rounding
 (``round(22.5) == 22``) and the float steps of the resize branches, over whole arrays.
 
-How it stays fast: the common case (no resize) needs only ``q = round_half_even(side /
-factor)`` per side and ``q_h * q_w`` per image. The arrays are walked in blocks that fit in
-the L2 cache, each block runs a handful of whole-block numpy passes into preallocated
-buffers, and only the few items whose area falls outside the bounds take the exact slow
-path (gathered with ``np.flatnonzero``). See ``benchmarks/bench_image.py`` for the numbers.
+Two input forms, as every image kernel: arrays give int64 arrays; one image given as two
+Python ints gives Python ints, computed by :func:`smart_resize_scalar`'s own arithmetic
+(the scalar API's path). ``tests/test_image_kernel_qwen.py`` checks both against
+transcriptions of the references.
+
+How the array form stays fast: the common case (no resize) needs only ``q =
+round_half_even(side / factor)`` per side and ``q_h * q_w`` per image. The arrays are
+walked in blocks that fit in the L2 cache (:mod:`~tokenmeter.kernels._blocks`), each block
+runs a handful of whole-block numpy passes into reused scratch arrays, and only the few
+items whose area falls outside the bounds take the exact resize (gathered with
+``np.flatnonzero`` while the block is in cache). See ``benchmarks/bench_image.py`` for the
+numbers.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from dataclasses import dataclass
@@ -32,8 +40,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CountOverflowError, InvalidInputError
-from ._imgblocks import run_ranges, split
-from ._intmath import I64, INT64_MAX, MAX_SIDE, as_sides, broadcast_same
+from ._blocks import Scratch, run_blocks
+from ._imgargs import check_block, int_param, one_image, prepare_sides
+from ._intmath import I64, INT64_MAX
 
 __all__ = [
     "QWEN_VARIANTS",
@@ -49,10 +58,6 @@ F64 = npt.NDArray[np.float64]
 QWEN_VARIANTS = ("transformers", "qwen-vl-utils")
 QwenVariant = Literal["transformers", "qwen-vl-utils"]
 
-# Items per block: the block's int64 inputs and float32/int32 working arrays (about 1 MiB)
-# stay in the L2 cache between the dozen numpy passes a block takes; larger blocks would
-# spill, smaller ones pay more per-call overhead. Measured: 2**14..2**17 within noise.
-_BLOCK = 1 << 15
 # Integers up to 2**53 convert to float64 exactly; past it numpy's float(a) / float(b) may
 # round twice where Python's int / int rounds once, so such items take the scalar path.
 _EXACT_FLOAT = 2**53
@@ -77,20 +82,24 @@ class _Params:
     tok_hi: int
 
 
-def _int_param(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidInputError(f"{name} must be an int, got {value!r}")
-    v = int(value)
-    if not low <= v <= high:
-        raise InvalidInputError(f"{name} = {v} is out of range; allowed {low}..{high}")
-    return v
-
-
 def _params(
     factor: object, min_pixels: object, max_pixels: object, max_ratio: object, variant: object
 ) -> _Params:
-    f = _int_param("factor", factor, 1, _MAX_FACTOR)
-    lo = _int_param("min_pixels", min_pixels, 0, _MAX_PIXELS_LIMIT)
+    """The checked constants, cached: a one-image call would otherwise spend more on
+    these checks than on the resize. Typed, so that ``max_pixels`` 1000 and 1000.0 (the
+    reference compares with either as given) stay apart; unhashable (bad) arguments are
+    checked, and refused, uncached."""
+    try:
+        return _cached_params(factor, min_pixels, max_pixels, max_ratio, variant)
+    except TypeError:
+        return _make_params(factor, min_pixels, max_pixels, max_ratio, variant)
+
+
+def _make_params(
+    factor: object, min_pixels: object, max_pixels: object, max_ratio: object, variant: object
+) -> _Params:
+    f = int_param("factor", factor, 1, _MAX_FACTOR)
+    lo = int_param("min_pixels", min_pixels, 0, _MAX_PIXELS_LIMIT)
     # qwen-vl-utils' fetch_video passes a float max_pixels (total_pixels / nframes * 2);
     # the reference compares and divides by that float, so it is kept as given.
     if isinstance(max_pixels, (float, np.floating)) and math.isfinite(max_pixels):
@@ -100,7 +109,7 @@ def _params(
                 f"max_pixels = {hi!r} is out of range; allowed 1..{_MAX_PIXELS_LIMIT}"
             )
     else:
-        hi = _int_param("max_pixels", max_pixels, 1, _MAX_PIXELS_LIMIT)
+        hi = int_param("max_pixels", max_pixels, 1, _MAX_PIXELS_LIMIT)
     if lo > hi:
         raise InvalidInputError(
             f"min_pixels = {lo} exceeds max_pixels = {hi}; pass min_pixels <= max_pixels"
@@ -130,6 +139,9 @@ def _params(
         tok_lo=max(-(-lo // f2), 1),
         tok_hi=math.floor(hi) // f2,  # q*f² > hi  <=>  q > floor(hi) // f² for int q
     )
+
+
+_cached_params = functools.lru_cache(maxsize=256, typed=True)(_make_params)
 
 
 # -- the scalar reference ---------------------------------------------------------------
@@ -205,24 +217,6 @@ def _scalar(h: int, w: int, p: _Params, index: int) -> tuple[int, int]:
 # -- the vectorized kernel --------------------------------------------------------------
 
 
-class _Buffers:
-    """Preallocated per-block working arrays (one set per call, reused block to block)."""
-
-    __slots__ = ("fa", "fb", "fc", "fd", "ia", "ma", "mb", "sa", "sb", "st")
-
-    def __init__(self, n: int) -> None:
-        self.fa = np.empty(n, np.float64)
-        self.fb = np.empty(n, np.float64)
-        self.fc = np.empty(n, np.float64)
-        self.fd = np.empty(n, np.float64)
-        self.sa = np.empty(n, np.float32)
-        self.sb = np.empty(n, np.float32)
-        self.st = np.empty(n, np.float32)
-        self.ia = np.empty(n, np.int32)
-        self.ma = np.empty(n, np.bool_)
-        self.mb = np.empty(n, np.bool_)
-
-
 def _ratio_ok(hmax: float, hmin: float, wmax: float, wmin: float, p: _Params) -> bool:
     """A whole-block bound: float division is monotone, so if ``max(h) / min(w)`` and
     ``max(w) / min(h)`` are within the limit, every item of the block is."""
@@ -230,26 +224,20 @@ def _ratio_ok(hmax: float, hmin: float, wmax: float, wmin: float, p: _Params) ->
 
 
 def _check_ratio_items(
-    h: I64,
-    w: I64,
-    hf: np.ndarray,
-    wf: np.ndarray,
-    buf: _Buffers,
-    n: int,
-    p: _Params,
-    offset: int,
+    h: I64, w: I64, hf: np.ndarray, wf: np.ndarray, sc: Scratch, p: _Params, offset: int
 ) -> None:
     """Raise for the first item with ``max(h, w) / min(h, w) > max_ratio``.
 
     The divisions are made in float64 on exact integer values, as Python's ``int / int``
     computes them (both operands are below 2**53, so each division rounds once).
     """
-    r = buf.fc[:n]
-    bad = buf.ma[:n]
-    tmp = buf.mb[:n]
-    np.divide(hf, wf, out=r, dtype=np.float64)
+    n = h.shape[0]
+    r = sc(n)
+    bad = sc(n, np.bool_)
+    tmp = sc(n, np.bool_)
+    np.divide(hf, wf, out=r)
     np.greater(r, p.max_ratio, out=bad)
-    np.divide(wf, hf, out=r, dtype=np.float64)
+    np.divide(wf, hf, out=r)
     np.greater(r, p.max_ratio, out=tmp)
     bad |= tmp
     if bad.any():
@@ -257,15 +245,24 @@ def _check_ratio_items(
         raise _ratio_error(int(h[i]), int(w[i]), p, offset + i)
 
 
-def _slow(h: I64, w: I64, qh: I64, qw: I64, p: _Params, offset: int, idx: I64) -> tuple[I64, I64]:
-    """Exact resize for the items ``idx`` whose rounded area is outside the bounds.
+def _resize_items(
+    h: I64, w: I64, qh: I64, qw: I64, p: _Params, offset: int, idx: I64
+) -> tuple[I64, I64]:
+    """Exact resize for the items ``idx`` of a block whose rounded area is outside the
+    bounds; ``qh``/``qw`` are those items' rounded grids. Returns their final grids
+    (sides divided by ``factor``).
 
-    ``qh``/``qw`` are those items' rounded grids. Both resize branches are evaluated on
-    every one of these items and the right one picked per item: fewer numpy calls than
-    gathering each branch's items separately. Returns the final grids (sides divided by
-    ``factor``).
+    A handful go through the scalar reference (a few us each, against the few dozen
+    numpy calls of the vectorized form, whatever its size). Otherwise each branch
+    present is evaluated with the reference's float steps and picked per item.
     """
     f = p.factor
+    if idx.size <= 8:
+        pairs = [_scalar(int(h[i]), int(w[i]), p, offset + i) for i in idx.tolist()]
+        return (
+            np.array([a // f for a, _ in pairs], np.int64),
+            np.array([b // f for _, b in pairs], np.int64),
+        )
     hs = h[idx]
     ws = w[idx]
     hb = qh * f
@@ -275,25 +272,29 @@ def _slow(h: I64, w: I64, qh: I64, qw: I64, p: _Params, offset: int, idx: I64) -
         np.maximum(wb, f, out=wb)
     area = hb * wb  # < 2**63: each side <= 2**31 - 1 + factor/2
     big = area > p.max_pixels
-    small = ~big & (area < p.min_pixels)
     hw = hs * ws  # exact in int64 (sides < 2**31)
     hf = hs.astype(np.float64)
     wf = ws.astype(np.float64)
     hwf = hw.astype(np.float64)
+    gh = hb // f
+    gw = wb // f
     # h*w >= 1 and max_pixels >= 1: neither branch can divide by zero.
-    # max_pixels branch: beta = sqrt(h*w / max_pixels); floor(h / beta / f) * f.
-    beta = np.sqrt(hwf / p.max_pixels)
-    nh = np.floor(hf / beta / f)
-    nw = np.floor(wf / beta / f)
-    if p.clamp_floor:
-        np.maximum(nh, 1.0, out=nh)
-        np.maximum(nw, 1.0, out=nw)
-    # min_pixels branch: beta = sqrt(min_pixels / (h*w)); ceil(h * beta / f) * f.
-    beta = np.sqrt(p.min_pixels / hwf)
-    mh = np.ceil(hf * beta / f)
-    mw = np.ceil(wf * beta / f)
-    gh = np.where(big, nh, np.where(small, mh, hb // f)).astype(np.int64)
-    gw = np.where(big, nw, np.where(small, mw, wb // f)).astype(np.int64)
+    if big.any():
+        # max_pixels branch: beta = sqrt(h*w / max_pixels); floor(h / beta / f) * f.
+        beta = np.sqrt(hwf / p.max_pixels)
+        nh = np.floor(hf / beta / f)
+        nw = np.floor(wf / beta / f)
+        if p.clamp_floor:
+            np.maximum(nh, 1.0, out=nh)
+            np.maximum(nw, 1.0, out=nw)
+        np.copyto(gh, nh, casting="unsafe", where=big)
+        np.copyto(gw, nw, casting="unsafe", where=big)
+    small = ~big & (area < p.min_pixels)
+    if small.any():
+        # min_pixels branch: beta = sqrt(min_pixels / (h*w)); ceil(h * beta / f) * f.
+        beta = np.sqrt(p.min_pixels / hwf)
+        np.copyto(gh, np.ceil(hf * beta / f), casting="unsafe", where=small)
+        np.copyto(gw, np.ceil(wf * beta / f), casting="unsafe", where=small)
     # Items whose h*w is not exact as float64 go through the scalar reference, since
     # numpy's float(h*w) / max_pixels rounds twice where Python's int / int rounds once.
     inexact = (big | small) & (hw > _EXACT_FLOAT)
@@ -309,37 +310,17 @@ def _slow(h: I64, w: I64, qh: I64, qw: I64, p: _Params, offset: int, idx: I64) -
     return gh, gw
 
 
-def _out_of_range(
-    qh: np.ndarray, qw: np.ndarray, qt: np.ndarray, buf: _Buffers, n: int, p: _Params
-) -> tuple[I64, I64, I64]:
-    """Positions (in the block) and rounded grids of items whose area is out of bounds."""
-    bad = buf.ma[:n]
-    tmp = buf.mb[:n]
-    np.less(qt, p.tok_lo, out=bad)
-    np.greater(qt, p.tok_hi, out=tmp)
-    bad |= tmp
-    idx = np.flatnonzero(bad)
-    return idx, qh[idx].astype(np.int64), qw[idx].astype(np.int64)
-
-
 def _block_f64(
-    hb_: I64,
-    wb_: I64,
-    hmin: int,
-    hmax: int,
-    wmin: int,
-    wmax: int,
-    buf: _Buffers,
-    n: int,
-    p: _Params,
-    start: int,
+    hb_: I64, wb_: I64, ext: tuple[int, int, int, int], sc: Scratch, p: _Params, start: int
 ) -> tuple[F64, F64, F64]:
     """One block in float64: any valid side (up to 2**31 - 1)."""
-    hf, wf, qt = buf.fa[:n], buf.fb[:n], buf.fd[:n]
+    n = hb_.shape[0]
+    hf, wf, qt = sc(n), sc(n), sc(n)
     np.copyto(hf, hb_, casting="unsafe")
     np.copyto(wf, wb_, casting="unsafe")
+    hmin, hmax, wmin, wmax = ext
     if not _ratio_ok(hmax, hmin, wmax, wmin, p):
-        _check_ratio_items(hb_, wb_, hf, wf, buf, n, p, start)
+        _check_ratio_items(hb_, wb_, hf, wf, sc, p, start)
     f = float(p.factor)
     # round(side / factor) with ties to even. Division (not multiplication by 1/f) so
     # that exact halves such as 14/28 stay exact and rint sees the true tie; every
@@ -355,18 +336,8 @@ def _block_f64(
 
 
 def _block_f32(
-    hb_: I64,
-    wb_: I64,
-    hs: np.ndarray,
-    ws: np.ndarray,
-    hmin: int,
-    hmax: int,
-    wmin: int,
-    wmax: int,
-    buf: _Buffers,
-    n: int,
-    p: _Params,
-    start: int,
+    hb_: I64, wb_: I64, hs: np.ndarray, ws: np.ndarray, ext: tuple[int, int, int, int],
+    sc: Scratch, p: _Params, start: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One block in float32, for sides below 2**20 and token bounds below 2**24.
 
@@ -379,13 +350,15 @@ def _block_f32(
     width of float64 and its conversions from int32 are vectorized, which is most of the
     speed of the common path.
     """
+    n = hb_.shape[0]
+    hmin, hmax, wmin, wmax = ext
     if not _ratio_ok(hmax, hmin, wmax, wmin, p):
         # A float32 screen first: fl32(h / w) is within a relative 2**-24 of h / w, so any
         # image beyond the limit lands above R * (1 - 2**-20) or below (1 / R) * (1 +
         # 2**-20); only such suspects get the exact float64 check.
-        r = buf.st[:n]
-        sus = buf.ma[:n]
-        tmp = buf.mb[:n]
+        r = sc(n, np.float32)
+        sus = sc(n, np.bool_)
+        tmp = sc(n, np.bool_)
         np.divide(hs, ws, out=r)
         np.greater(r, np.float32(p.max_ratio * (1 - 2**-20)), out=sus)
         np.less(r, np.float32((1 + 2**-20) / p.max_ratio), out=tmp)
@@ -399,7 +372,7 @@ def _block_f32(
                 i = int(j[np.flatnonzero(bad)[0]])
                 raise _ratio_error(int(hb_[i]), int(wb_[i]), p, start + i)
     f = np.float32(p.factor)
-    qt = buf.st[:n]
+    qt = sc(n, np.float32)
     np.divide(hs, f, out=hs)
     np.rint(hs, out=hs)
     np.divide(ws, f, out=ws)
@@ -408,13 +381,9 @@ def _block_f32(
     return hs, ws, qt
 
 
-def _invalid(h: I64, w: I64) -> None:
-    """Re-check whole inputs to raise the error that names the first bad value."""
-    as_sides(h, w)
-    raise AssertionError("unreachable: a block failed the side checks")  # pragma: no cover
-
-
-_LITTLE = sys.byteorder == "little"
+# The low 32-bit word of an int64 (the whole value, for a valid side): its index in the
+# array's int32 view.
+_LOW_WORD = 0 if sys.byteorder == "little" else 1
 _F32_SIDE = 2**20
 _F32_TOKENS = 2**24
 
@@ -433,113 +402,65 @@ class _Outputs:
     m_scale: int = 1
 
 
-_Pending = list[tuple[I64, I64, I64]]
+def _block(h: I64, w: I64, p: _Params, o: _Outputs, start: int, stop: int, sc: Scratch) -> None:
+    """Items ``start..stop``: checked, rounded, the out-of-range ones resized, stored.
 
-
-def _run_range(h: I64, w: I64, p: _Params, o: _Outputs, first: int, last: int) -> _Pending:
-    """Process items ``first..last`` block by block; return the items left to resize.
-
-    The side checks (1 <= side <= 2**31 - 1) happen here, block by block while the block
-    is in cache, instead of in separate passes over the whole arrays.
+    The side checks (1 <= side <= 2**31 - 1) happen here, while the block is in cache,
+    instead of in separate passes over the whole arrays. The few items whose rounded
+    area falls outside the bounds are resized here too: gathered later from all over a
+    large input, each would cost a cache miss on the way in and another on the way out.
     """
-    buf = _Buffers(min(_BLOCK, last - first))
-    h32 = h.view(np.int32)
-    w32 = w.view(np.int32)
-    f32_ok = p.tok_hi < _F32_TOKENS
+    n = stop - start
+    hb_, wb_ = h[start:stop], w[start:stop]
+    # int64 reductions: they check the range, and give the exact extremes that the
+    # whole-block aspect bound and the float32 eligibility need.
+    ext = check_block(hb_, wb_, h, w)
+    hmin, hmax, wmin, wmax = ext
     f = p.factor
-    # Items whose rounded area falls outside the bounds are collected across blocks and
-    # resized together at the end: the exact resize costs a few dozen numpy calls, which
-    # would dominate if paid once per block.
-    pending: _Pending = []
-    for start in range(first, last, _BLOCK):
-        stop = min(start + _BLOCK, last)
-        n = stop - start
-        hb_, wb_ = h[start:stop], w[start:stop]
-        # int64 reductions: they check the range, and give the exact extremes that the
-        # whole-block aspect bound and the float32 eligibility need.
-        hmin, hmax = int(hb_.min()), int(hb_.max())
-        wmin, wmax = int(wb_.min()), int(wb_.max())
-        if hmin < 1 or wmin < 1 or hmax > MAX_SIDE or wmax > MAX_SIDE:
-            _invalid(h, w)
-        # float32 and int32 hold every value of the block exactly (see _block_f32); the
-        # last test bounds the largest rounded grid, so no int32 cast can overflow.
-        small = (
-            f32_ok
-            and hmax < _F32_SIDE
-            and wmax < _F32_SIDE
-            and round(hmax / f) * round(wmax / f) < 2**30
+    # float32 and int32 hold every value of the block exactly (see _block_f32); the last
+    # test bounds the largest rounded grid, so no int32 cast can overflow.
+    small = (
+        p.tok_hi < _F32_TOKENS
+        and hmax < _F32_SIDE
+        and wmax < _F32_SIDE
+        and round(hmax / f) * round(wmax / f) < 2**30
+    )
+    if small:
+        hs, ws = sc(n, np.float32), sc(n, np.float32)
+        # The low 32-bit words of valid sides are the sides (a strided int32 view);
+        # int32 -> float32 conversion is vectorized, int64 -> float is not.
+        lo = 2 * start + _LOW_WORD
+        np.copyto(hs, h.view(np.int32)[lo : 2 * stop : 2], casting="unsafe")
+        np.copyto(ws, w.view(np.int32)[lo : 2 * stop : 2], casting="unsafe")
+        qh, qw, qt = _block_f32(hb_, wb_, hs, ws, ext, sc, p, start)
+    else:
+        qh, qw, qt = _block_f64(hb_, wb_, ext, sc, p, start)
+    # The rounded grid is monotone in each side, so the block's extremes bound every
+    # item's grid; the reductions run only when those bounds do not settle it.
+    lo_sure = round(hmin / f) * round(wmin / f) >= p.tok_lo
+    hi_sure = round(hmax / f) * round(wmax / f) <= p.tok_hi
+    if (not lo_sure and float(qt.min()) < p.tok_lo) or (
+        not hi_sure and float(qt.max()) > p.tok_hi
+    ):
+        bad = sc(n, np.bool_)
+        tmp = sc(n, np.bool_)
+        np.less(qt, p.tok_lo, out=bad)
+        np.greater(qt, p.tok_hi, out=tmp)
+        bad |= tmp
+        idx = np.flatnonzero(bad)
+        gh, gw = _resize_items(
+            hb_, wb_, qh[idx].astype(np.int64), qw[idx].astype(np.int64), p, start, idx
         )
-        if small:
-            hs, ws = buf.sa[:n], buf.sb[:n]
-            # The low 32-bit words of valid sides are the sides (a strided int32 view,
-            # little-endian); int32 -> float32 conversion is vectorized, int64 -> float
-            # is not.
-            np.copyto(hs, h32[2 * start : 2 * stop : 2], casting="unsafe")
-            np.copyto(ws, w32[2 * start : 2 * stop : 2], casting="unsafe")
-            qh, qw, qt = _block_f32(hb_, wb_, hs, ws, hmin, hmax, wmin, wmax, buf, n, p, start)
-        else:
-            qh, qw, qt = _block_f64(hb_, wb_, hmin, hmax, wmin, wmax, buf, n, p, start)
-        # The rounded grid is monotone in each side, so the block's extremes bound every
-        # item's grid; the reductions run only when those bounds do not settle it.
-        lo_sure = round(hmin / f) * round(wmin / f) >= p.tok_lo
-        hi_sure = round(hmax / f) * round(wmax / f) <= p.tok_hi
-        if (not lo_sure and float(qt.min()) < p.tok_lo) or (
-            not hi_sure and float(qt.max()) > p.tok_hi
-        ):
-            idx, gh, gw = _out_of_range(qh, qw, qt, buf, n, p)
-            if idx.size * 16 > n:
-                # Many here (sizes spread over a wide range): resize them now, while the
-                # block is in cache, rather than gather them from all over memory later.
-                gh, gw = _slow(hb_, wb_, gh, gw, p, start, idx)
-                qh[idx] = gh
-                qw[idx] = gw
-                qt[idx] = gh * gw  # bounded by the pixel bounds: exact in float32
-            else:
-                pending.append((idx + start, gh, gw))
-        _write(qh, qw, qt, small, buf, n, start, stop, o)
-    return pending
+        qh[idx] = gh
+        qw[idx] = gw
+        qt[idx] = gh * gw  # bounded by the pixel bounds: exact in float32
+    _write(qh, qw, qt, small, sc, start, stop, o)
 
 
 def _run(h: I64, w: I64, p: _Params, o: _Outputs) -> None:
-    """Fill the outputs for flat contiguous int64 inputs.
-
-    Large inputs are split into one contiguous range per worker thread (numpy releases
-    the GIL inside its loops, and each core keeps its own blocks in its own cache). The
-    items left for the exact resize are then resized in one pass. If several ranges hold
-    bad input, the error of the first range is raised.
-    """
-    n_total = h.shape[0]
-    if n_total == 0:
-        return
-    ranges = split(n_total, _BLOCK)
-    parts = run_ranges(lambda a, b: _run_range(h, w, p, o, a, b), ranges)
-    pending: _Pending = [item for part in parts for item in part]  # type: ignore[attr-defined]
-    if pending:
-        idx = np.concatenate([x[0] for x in pending])
-        if idx.size <= 8:
-            # A handful: the scalar reference (a few us each) beats the vectorized pass,
-            # whose dozens of numpy calls cost tens of us whatever their size.
-            pairs = [_scalar(int(h[i]), int(w[i]), p, int(i)) for i in idx.tolist()]
-            gh = np.array([a // p.factor for a, _ in pairs], np.int64)
-            gw = np.array([b // p.factor for _, b in pairs], np.int64)
-        else:
-            gh, gw = _slow(
-                h,
-                w,
-                np.concatenate([x[1] for x in pending]),
-                np.concatenate([x[2] for x in pending]),
-                p,
-                0,
-                idx,
-            )
-        if o.out_h is not None and o.out_w is not None:
-            o.out_h[idx] = gh * o.side_scale
-            o.out_w[idx] = gw * o.side_scale
-        area = gh * gw
-        if o.out_t is not None:
-            o.out_t[idx] = area + o.t_offset
-        if o.out_m is not None:
-            o.out_m[idx] = area * o.m_scale
+    """Fill the outputs for flat contiguous int64 inputs, block by block (in worker
+    threads for large inputs; the first bad item's error is raised)."""
+    run_blocks(lambda a, b, sc: _block(h, w, p, o, a, b, sc), h.shape[0])
 
 
 def _write(
@@ -547,8 +468,7 @@ def _write(
     qw: np.ndarray,
     qt: np.ndarray,
     small: bool,
-    buf: _Buffers,
-    n: int,
+    sc: Scratch,
     start: int,
     stop: int,
     o: _Outputs,
@@ -556,7 +476,7 @@ def _write(
     """Store one block's results. Small values go through int32 (whose conversions from
     float32 and widenings to int64 are vectorized; float -> int64 casts are not)."""
     if small:
-        qi = buf.ia[:n]
+        qi = sc(stop - start, np.int32)
         if o.out_h is not None and o.out_w is not None:
             np.copyto(qi, qh, casting="unsafe")
             np.multiply(qi, o.side_scale, out=o.out_h[start:stop], dtype=np.int64)
@@ -580,33 +500,13 @@ def _write(
             np.copyto(om, qi)
             om *= o.m_scale
         return
-    # Items still to be resized may hold huge rounded grids here; their casts can
-    # overflow harmlessly, since the resize pass overwrites them.
-    with np.errstate(invalid="ignore"):
-        if o.out_h is not None and o.out_w is not None:
-            np.multiply(qh, o.side_scale, out=o.out_h[start:stop], casting="unsafe")
-            np.multiply(qw, o.side_scale, out=o.out_w[start:stop], casting="unsafe")
-        if o.out_t is not None:
-            np.add(qt, o.t_offset, out=o.out_t[start:stop], casting="unsafe")
-        if o.out_m is not None:
-            np.multiply(qt, o.m_scale, out=o.out_m[start:stop], casting="unsafe")
-
-
-def _prepare(heights: Any, widths: Any) -> tuple[I64, I64, tuple[int, ...]]:
-    """Flat contiguous int64 copies (or views) of the inputs, and their common shape.
-
-    int64 inputs are only checked for shape here; their values are checked block by
-    block in :func:`_run`. Other dtypes (and big-endian machines) take the full up-front
-    check of :func:`~tokenmeter.kernels._intmath.as_sides`.
-    """
-    ha = np.asarray(heights)
-    wa = np.asarray(widths)
-    if not (_LITTLE and ha.dtype == np.int64 and wa.dtype == np.int64):
-        ha, wa = as_sides(ha, wa)
-    else:
-        ha, wa = broadcast_same(("height", ha), ("width", wa))
-    shape = ha.shape
-    return (np.ascontiguousarray(ha).reshape(-1), np.ascontiguousarray(wa).reshape(-1), shape)
+    if o.out_h is not None and o.out_w is not None:
+        np.multiply(qh, o.side_scale, out=o.out_h[start:stop], casting="unsafe")
+        np.multiply(qw, o.side_scale, out=o.out_w[start:stop], casting="unsafe")
+    if o.out_t is not None:
+        np.add(qt, o.t_offset, out=o.out_t[start:stop], casting="unsafe")
+    if o.out_m is not None:
+        np.multiply(qt, o.m_scale, out=o.out_m[start:stop], casting="unsafe")
 
 
 def smart_resize(
@@ -618,8 +518,8 @@ def smart_resize(
     max_pixels: int,
     max_ratio: float = 200.0,
     variant: QwenVariant = "transformers",
-) -> tuple[I64, I64]:
-    """Qwen's ``smart_resize`` over arrays of image sizes.
+) -> tuple[Any, Any]:
+    """Qwen's ``smart_resize`` over arrays of image sizes (or one, as Python ints).
 
     Args:
         heights: image heights in pixels (int array-like, 1..2**31-1).
@@ -635,7 +535,7 @@ def smart_resize(
 
     Returns:
         ``(resized_heights, resized_widths)``: int64 arrays of the inputs' shape, each a
-        multiple of ``factor``.
+        multiple of ``factor`` (Python ints for one image given as Python ints).
 
     Raises:
         InvalidInputError: a size that is not a whole number in 1..2**31-1, shapes that
@@ -643,7 +543,9 @@ def smart_resize(
             bad constants. The message names the first offending image's index and size.
     """
     p = _params(factor, min_pixels, max_pixels, max_ratio, variant)
-    h, w, shape = _prepare(heights, widths)
+    if one_image(heights, widths):
+        return _scalar(heights, widths, p, 0)
+    h, w, shape = prepare_sides(heights, widths)
     out_h = np.empty(h.shape, np.int64)
     out_w = np.empty(h.shape, np.int64)
     _run(h, w, p, _Outputs(out_h=out_h, out_w=out_w, side_scale=p.factor))
@@ -659,14 +561,17 @@ def smart_resize_grid(
     max_pixels: int | float,
     max_ratio: float = 200.0,
     variant: QwenVariant = "transformers",
-) -> tuple[I64, I64]:
+) -> tuple[Any, Any]:
     """The resized sides divided by ``factor``: the merged-token grid ``(rows, cols)``.
 
     Same arguments and errors as :func:`smart_resize`; ``max_pixels`` may also be a float,
     as qwen-vl-utils' ``fetch_video`` passes for a frame's share of the video budget.
     """
     p = _params(factor, min_pixels, max_pixels, max_ratio, variant)
-    h, w, shape = _prepare(heights, widths)
+    if one_image(heights, widths):
+        rh, rw = _scalar(heights, widths, p, 0)
+        return rh // p.factor, rw // p.factor
+    h, w, shape = prepare_sides(heights, widths)
     out_h = np.empty(h.shape, np.int64)
     out_w = np.empty(h.shape, np.int64)
     _run(h, w, p, _Outputs(out_h=out_h, out_w=out_w, side_scale=1))
@@ -684,7 +589,7 @@ def smart_resize_tokens(
     variant: QwenVariant = "transformers",
     offset: int = 0,
     patches_per_token: int = 0,
-) -> tuple[I64, I64 | None]:
+) -> tuple[Any, Any]:
     """Merged tokens ``(h'/factor) * (w'/factor) + offset`` after :func:`smart_resize`.
 
     The fused form of ``smart_resize`` for counting: it never materialises the resized
@@ -699,16 +604,21 @@ def smart_resize_tokens(
 
     Returns:
         ``(tokens, patches)``; ``patches`` is None when ``patches_per_token`` is 0.
+        int64 arrays, or Python ints for one image given as Python ints.
     """
     p = _params(factor, min_pixels, max_pixels, max_ratio, variant)
-    off = _int_param("offset", offset, 0, 2**20)
-    ppt = _int_param("patches_per_token", patches_per_token, 0, 2**20)
+    off = int_param("offset", offset, 0, 2**20)
+    ppt = int_param("patches_per_token", patches_per_token, 0, 2**20)
     if ppt and (p.tok_hi + 1) * ppt > INT64_MAX:
         raise CountOverflowError(
             f"max_pixels = {p.max_pixels} with patches_per_token = {ppt} can give patch "
             "counts past int64; lower max_pixels"
         )
-    h, w, shape = _prepare(heights, widths)
+    if one_image(heights, widths):
+        rh, rw = _scalar(heights, widths, p, 0)
+        q = (rh // p.factor) * (rw // p.factor)
+        return q + off, (q * ppt if ppt else None)
+    h, w, shape = prepare_sides(heights, widths)
     out_t = np.empty(h.shape, np.int64)
     out_m = np.empty(h.shape, np.int64) if ppt else None
     _run(h, w, p, _Outputs(out_t=out_t, t_offset=off, out_m=out_m, m_scale=ppt))

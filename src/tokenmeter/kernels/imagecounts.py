@@ -3,7 +3,7 @@
 :mod:`~tokenmeter.kernels.tiles` and :mod:`~tokenmeter.kernels.patches` state each rule
 in its plainest vectorized form and return the whole derivation (resized sizes, grids).
 The functions here compute only the count, and are written for speed: they walk the
-inputs in cache-sized blocks (:mod:`~tokenmeter.kernels._imgblocks`), check the sides
+inputs in cache-sized blocks (:mod:`~tokenmeter.kernels._blocks`), check the sides
 inside each block, use float64 arithmetic only where it is provably exact (every product
 and quotient below is of integers under 2**53, and each float decision is shown to match
 the exact rational one, or the item takes an exact fallback), and choose among candidates
@@ -23,7 +23,8 @@ import numpy as np
 from ..errors import InvalidInputError
 from . import patches as _p
 from . import tiles as _t
-from ._imgblocks import check_block, prepare_sides, run_blocks
+from ._blocks import run_blocks
+from ._imgargs import check_block, int_param, one_image, prepare_sides, rounding_param
 from ._intmath import I64
 
 __all__ = [
@@ -39,21 +40,14 @@ __all__ = [
 
 F64 = np.float64
 Rounding = Literal["round", "floor"]
+_int = int_param
+_rounding = rounding_param
 
 
-def _int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidInputError(f"{name} must be an int, got {value!r}")
-    v = int(value)
-    if not low <= v <= high:
-        raise InvalidInputError(f"{name} = {v} is out of range; allowed {low}..{high}")
-    return v
-
-
-def _rounding(name: str, value: object) -> Rounding:
-    if value not in ("round", "floor"):
-        raise InvalidInputError(f"{name} = {value!r} is not known; pass 'round' or 'floor'")
-    return value  # type: ignore[return-value,unused-ignore]
+def _blocks(fn: Any, n: int, k: int) -> list[I64]:
+    outs = [np.empty(n, np.int64) for _ in range(k)]
+    run_blocks(lambda a, b, sc: fn(a, b, outs), n)
+    return outs
 
 
 def _store(out: I64, x: np.ndarray, scale: int, offset: int) -> None:
@@ -103,6 +97,9 @@ def openai_tile_counts(
     tile = float(_int("tile_size", tile_size, 1, 2**20))
     fr = _rounding("fit_rounding", fit_rounding)
     sr = _rounding("short_rounding", short_rounding)
+    if one_image(heights, widths):
+        t = _t.openai_tiles_one(heights, widths, fit, short, int(tile), fr, sr)[0]
+        return t * scale + offset  # type: ignore[return-value]
     h, w, shape = prepare_sides(heights, widths)
 
     def block(start: int, stop: int, outs: Sequence[I64]) -> None:
@@ -129,7 +126,7 @@ def openai_tile_counts(
         long_ *= short_
         _store(outs[0][start:stop], long_, scale, offset)
 
-    return run_blocks(block, h.size, 1)[0].reshape(shape)
+    return _blocks(block, h.size, 1)[0].reshape(shape)
 
 
 def _floor_sqrt_ratio(num: np.ndarray, den: np.ndarray, fix: bool) -> np.ndarray:
@@ -181,6 +178,8 @@ def openai_patch_counts(
     p = float(_int("patch_size", patch_size, 1, 2**16))
     cap = float(_int("max_patches", max_patches, 1, 2**20))
     fit = _int("fit_size", fit_size, 0, 2**20)
+    if one_image(heights, widths):
+        return _p.openai_patches_one(heights, widths, int(p), int(cap), fit)[0]  # type: ignore[return-value]
     h, w, shape = prepare_sides(heights, widths)
 
     def block(start: int, stop: int, outs: Sequence[I64]) -> None:
@@ -208,7 +207,7 @@ def openai_patch_counts(
             raw = np.where(raw > cap, n, raw)
         np.copyto(outs[0][start:stop], raw, casting="unsafe")
 
-    return run_blocks(block, h.size, 1)[0].reshape(shape)
+    return _blocks(block, h.size, 1)[0].reshape(shape)
 
 
 # -- Pixtral / Mistral ----------------------------------------------------------------------------
@@ -235,6 +234,9 @@ def mistral_token_counts(
     m2 = float(merge * merge)
     m = _int("max_image_size", max_image_size, 1, 2**20)
     rd = _rounding("rounding", rounding)
+    if one_image(heights, widths):
+        rows, cols = _p.mistral_one(heights, widths, int(p), m, rd)
+        return rows * (cols + 1), rows * cols * merge * merge  # type: ignore[return-value]
     h, w, shape = prepare_sides(heights, widths)
 
     def block(start: int, stop: int, outs: Sequence[I64]) -> None:
@@ -269,7 +271,7 @@ def mistral_token_counts(
         hf *= wf
         np.copyto(outs[0][start:stop], hf, casting="unsafe")
 
-    tokens, patches = run_blocks(block, h.size, 2)
+    tokens, patches = _blocks(block, h.size, 2)
     return tokens.reshape(shape), patches.reshape(shape)
 
 
@@ -311,6 +313,9 @@ def mllama_tile_counts(
     """
     tile = float(_int("tile_size", tile_size, 1, 2**16))
     mt = _int("max_tiles", max_tiles, 1, 15)
+    if one_image(heights, widths):
+        rows, cols = _t.mllama_canvas_one(heights, widths, int(tile), mt)
+        return rows * cols  # type: ignore[return-value]
     cands, tiles_of = _mllama_table(mt)
     h, w, shape = prepare_sides(heights, widths)
 
@@ -331,7 +336,7 @@ def mllama_tile_counts(
             up = np.where(up <= mt, up, down)
         np.copyto(outs[0][start:stop], up, casting="unsafe")
 
-    return run_blocks(block, h.size, 1)[0].reshape(shape)
+    return _blocks(block, h.size, 1)[0].reshape(shape)
 
 
 # -- LLaVA-NeXT --------------------------------------------------------------------------------
@@ -358,9 +363,10 @@ def llava_next_token_counts(
     """
     crop = _int("crop_size", crop_size, 1, 2**16)
     patch = _int("patch_size", patch_size, 1, 2**16)
-    pins = [(int(a), int(b)) for a, b in pinpoints]
-    if not pins or len(pins) > 64 or any(a < 1 or b < 1 for a, b in pins):
-        raise InvalidInputError(f"pinpoints must be 1..64 positive [h, w] pairs, got {pinpoints!r}")
+    pins = _t.llava_pins(pinpoints)
+    if one_image(heights, widths):
+        bh, bw, gh, gw = _t.llava_next_one(heights, widths, pins, crop, patch)
+        return gh * (gw + 1) + per_crop, (bh // crop) * (bw // crop) + 1  # type: ignore[return-value]
     order = sorted(range(len(pins)), key=lambda i: (pins[i][0] * pins[i][1], i))
     pref = {i: float(len(pins) - 1 - r) for r, i in enumerate(order)}
     side = crop // patch
@@ -442,7 +448,7 @@ def llava_next_token_counts(
         np.copyto(outs[0][start:stop], cur_h, casting="unsafe")
         np.take(crops_of, rank, out=outs[1][start:stop])
 
-    tokens, crops = run_blocks(block, h.size, 2)
+    tokens, crops = _blocks(block, h.size, 2)
     return tokens.reshape(shape), crops.reshape(shape)
 
 
@@ -493,7 +499,7 @@ def _internvl_cells(min_num: int, max_num: int) -> tuple[np.ndarray, ...] | None
 
 def internvl_tile_counts(
     heights: Any, widths: Any, *, tile_size: int = 448, min_num: int = 1, max_num: int = 12
-) -> I64:
+) -> Any:
     """Tiles ``cols * rows`` of :func:`~tokenmeter.kernels.tiles.internvl_grid`.
 
     The nearest ratio is found by a table over ``u = r / (1 + r)`` cut into 8192 cells,
@@ -508,6 +514,11 @@ def internvl_tile_counts(
     hi = _int("max_num", max_num, 1, 4096)
     if lo > hi:
         raise InvalidInputError(f"min_num = {lo} exceeds max_num = {hi}")
+    if one_image(heights, widths):
+        if not _t.internvl_ratios(lo, hi):
+            raise InvalidInputError(f"no tile grid has between {lo} and {hi} tiles")
+        c, r = _t.internvl_grid_one(heights, widths, tile, lo, hi)
+        return c * r
     cells = _internvl_cells(lo, hi)
     if cells is None:  # pragma: no cover - very large max_num
         c, r = _t.internvl_grid(heights, widths, tile_size=tile, min_num=lo, max_num=hi)
@@ -546,7 +557,7 @@ def internvl_tile_counts(
             near_items.append(np.flatnonzero(near) + start)
 
     near_items: list[I64] = []
-    out = run_blocks(block, h.size, 1)[0]
+    out = _blocks(block, h.size, 1)[0]
     if near_items:
         idx = np.concatenate(near_items)
         c, r = _t.internvl_grid(h[idx], w[idx], tile_size=tile, min_num=lo, max_num=hi)
@@ -577,6 +588,8 @@ def anthropic_token_counts(
     ec = float(edge // p)
     pf = float(p)
     capf = float(cap)
+    if one_image(heights, widths):
+        return _p.anthropic_one(heights, widths, edge, cap, p)[0]  # type: ignore[return-value]
     h, w, shape = prepare_sides(heights, widths)
 
     def short_of(m: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -633,7 +646,7 @@ def anthropic_token_counts(
                 )[0]
         np.copyto(out, tokens, casting="unsafe")
 
-    return run_blocks(block, h.size, 1)[0].reshape(shape)
+    return _blocks(block, h.size, 1)[0].reshape(shape)
 
 
 # -- Gemini 2.x (an estimate) ---------------------------------------------------------------------
@@ -647,6 +660,10 @@ def gemini_tile_counts(
     whenever ``small_side <= tile_size``)."""
     small = float(_int("small_side", small_side, 1, 2**20))
     tile = float(_int("tile_size", tile_size, 1, 2**20))
+    if one_image(heights, widths):
+        if max(heights, widths) <= small:
+            return 1  # type: ignore[return-value]
+        return _t.gemini_tiles_of(heights, widths, int(tile))  # type: ignore[no-any-return]
     h, w, shape = prepare_sides(heights, widths)
 
     def block(start: int, stop: int, outs: Sequence[I64]) -> None:
@@ -660,4 +677,4 @@ def gemini_tile_counts(
             t = np.where(np.maximum(hf, wf) <= small, 1.0, t)
         np.copyto(outs[0][start:stop], t, casting="unsafe")
 
-    return run_blocks(block, h.size, 1)[0].reshape(shape)
+    return _blocks(block, h.size, 1)[0].reshape(shape)

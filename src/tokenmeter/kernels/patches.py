@@ -7,38 +7,36 @@
   (28-px patches after a fit to an edge and a token limit).
 
 Inputs are int64 arrays of heights and widths of one shape (any array-like; checked with
-:func:`~tokenmeter.kernels._intmath.as_sides`); outputs are int64 arrays of that shape.
+:func:`~tokenmeter.kernels._intmath.as_sides`); outputs are int64 arrays of that shape. One
+image given as two Python ints gives Python ints, computed in Python (see
+:mod:`~tokenmeter.kernels.tiles`).
 """
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidInputError
+from ._imgargs import Rounding, int_param, one_image, rounding_param
 from ._intmath import I64, as_sides, ceil_div
 from .tiles import fit_long_side
 
 __all__ = [
+    "anthropic_one",
     "anthropic_patches",
     "anthropic_resized_scalar",
     "isqrt",
+    "mistral_one",
     "mistral_patch_grid",
     "openai_patches",
+    "openai_patches_one",
     "scale_by_decimal",
 ]
-
-
-def _pos_int(name: str, value: object, high: int = 2**31 - 1, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidInputError(f"{name} must be an int, got {value!r}")
-    v = int(value)
-    if not low <= v <= high:
-        raise InvalidInputError(f"{name} = {v} is out of range; allowed {low}..{high}")
-    return v
 
 
 # -- Pixtral / Mistral --------------------------------------------------------------------
@@ -51,8 +49,8 @@ def mistral_patch_grid(
     patch_size: int,
     max_image_size: int,
     merge_size: int = 1,
-    rounding: Literal["round", "floor"] = "round",
-) -> tuple[I64, I64]:
+    rounding: Rounding = "round",
+) -> tuple[Any, Any]:
     """Rows and columns of ``[IMG]`` tokens for Pixtral / Mistral-Small vision.
 
     ``ratio = max(h / max_image_size, w / max_image_size)``; if it exceeds 1 each side is
@@ -68,10 +66,11 @@ def mistral_patch_grid(
         InvalidInputError: with ``rounding="floor"``, an image so thin that a side floors
             to 0 pixels (the reference then has nothing to resize to).
     """
-    p = _pos_int("patch_size", patch_size, 2**16) * _pos_int("merge_size", merge_size, 2**8)
-    m = _pos_int("max_image_size", max_image_size, 2**20)
-    if rounding not in ("round", "floor"):
-        raise InvalidInputError(f"rounding = {rounding!r} is not known; pass 'round' or 'floor'")
+    p = int_param("patch_size", patch_size, 1, 2**16) * int_param("merge_size", merge_size, 1, 2**8)
+    m = int_param("max_image_size", max_image_size, 1, 2**20)
+    rd = rounding_param("rounding", rounding)
+    if one_image(heights, widths):
+        return mistral_one(heights, widths, p, m, rd)
     h, w = as_sides(heights, widths)
     hf = h.astype(np.float64)
     wf = w.astype(np.float64)
@@ -79,7 +78,7 @@ def mistral_patch_grid(
     big = ratio > 1.0
     if big.any():
         # Python's round() on a float rounds half to even, as np.rint does.
-        if rounding == "round":
+        if rd == "round":
             nh = np.maximum(np.rint(hf / ratio), 1.0)
             nw = np.maximum(np.rint(wf / ratio), 1.0)
         else:
@@ -90,14 +89,35 @@ def mistral_patch_grid(
         zero = (h < 1) | (w < 1)
         if zero.any():
             i = int(np.flatnonzero(zero.ravel())[0])
-            raise InvalidInputError(
-                f"image {i}: height = {int(hf.ravel()[i])}, width = {int(wf.ravel()[i])} "
-                f"floors to a {int(h.ravel()[i])}x{int(w.ravel()[i])} image when fitted into "
-                f"{m} px (transformers' Pixtral rounding); the reference cannot process it"
+            raise mistral_zero_error(
+                i, int(hf.ravel()[i]), int(wf.ravel()[i]), int(h.ravel()[i]), int(w.ravel()[i]), m
             )
     cols = (w - 1) // p + 1
     rows = (h - 1) // p + 1
     return rows, cols
+
+
+def mistral_zero_error(i: int, h: int, w: int, nh: int, nw: int, m: int) -> InvalidInputError:
+    """Image ``i`` floors to a zero side under transformers' Pixtral rounding."""
+    return InvalidInputError(
+        f"image {i}: height = {h}, width = {w} floors to a {nh}x{nw} image when fitted into "
+        f"{m} px (transformers' Pixtral rounding); the reference cannot process it"
+    )
+
+
+def mistral_one(h: int, w: int, p: int, m: int, rounding: Rounding) -> tuple[int, int]:
+    """:func:`mistral_patch_grid` for one image (``p`` = patch × merge), in the
+    reference's Python arithmetic."""
+    ratio = max(h / m, w / m)
+    if ratio > 1:
+        if rounding == "round":
+            nh, nw = max(round(h / ratio), 1), max(round(w / ratio), 1)
+        else:
+            nh, nw = math.floor(h / ratio), math.floor(w / ratio)
+            if nh < 1 or nw < 1:
+                raise mistral_zero_error(0, h, w, nh, nw, m)
+        h, w = nh, nw
+    return (h - 1) // p + 1, (w - 1) // p + 1
 
 
 # -- OpenAI patches -------------------------------------------------------------------------
@@ -119,7 +139,7 @@ def openai_patches(
     patch_size: int = 32,
     max_patches: int = 1536,
     fit_size: int = 0,
-) -> tuple[I64, I64, I64]:
+) -> tuple[Any, Any, Any]:
     """OpenAI's patch count: ``ceil(w/32) * ceil(h/32)``, scaled down to fit the cap.
 
     The docs' rule: if the count exceeds ``max_patches``, scale by
@@ -144,9 +164,11 @@ def openai_patches(
     Returns:
         ``(patches, cols, rows)``: the capped count and the grid it came from.
     """
-    p = _pos_int("patch_size", patch_size, 2**16)
-    cap = _pos_int("max_patches", max_patches, 2**20)
-    fit = _pos_int("fit_size", fit_size, 2**20, low=0)
+    p = int_param("patch_size", patch_size, 1, 2**16)
+    cap = int_param("max_patches", max_patches, 1, 2**20)
+    fit = int_param("fit_size", fit_size, 0, 2**20)
+    if one_image(heights, widths):
+        return openai_patches_one(heights, widths, p, cap, fit)
     h, w = as_sides(heights, widths)
     if fit:
         h, w = fit_long_side(h, w, fit)
@@ -167,6 +189,23 @@ def openai_patches(
     r2 = ceil_div(rh, p)
     n2 = np.minimum(c2 * r2, cap)
     return (np.where(over, n2, raw), np.where(over, c2, cols), np.where(over, r2, rows))
+
+
+def openai_patches_one(h: int, w: int, p: int, cap: int, fit: int) -> tuple[int, int, int]:
+    """:func:`openai_patches` for one image, in the same exact integer steps."""
+    if fit:
+        h, w = fit_long_side(h, w, fit)
+    cols, rows = -(-w // p), -(-h // p)
+    if cols * rows <= cap:
+        return cols * rows, cols, rows
+    kw = math.isqrt((cap * w) // h)
+    kh = math.isqrt((cap * h) // w)
+    if kw * h <= kh * w:  # the width sets the scale
+        rw, rh = p * kw, (p * kw * h) // w
+    else:
+        rw, rh = (p * kh * w) // h, p * kh
+    c2, r2 = -(-rw // p), -(-rh // p)
+    return min(c2 * r2, cap), c2, r2
 
 
 def scale_by_decimal(counts: I64, multiplier: Fraction) -> I64:
@@ -218,7 +257,7 @@ def _short_of(m: I64, aspect: np.ndarray) -> I64:
 
 def anthropic_patches(
     heights: Any, widths: Any, *, max_edge: int = 1568, max_tokens: int = 1568, patch_size: int = 28
-) -> tuple[I64, I64, I64]:
+) -> tuple[Any, Any, Any]:
     """Claude's visual tokens: ``ceil(w'/28) * ceil(h'/28)`` after the docs' resize.
 
     The docs' ``resized_size`` keeps an image that fits (each side padded to a multiple of
@@ -233,9 +272,11 @@ def anthropic_patches(
     Returns:
         ``(tokens, resized_heights, resized_widths)``.
     """
-    p = _pos_int("patch_size", patch_size, 2**16)
-    edge = _pos_int("max_edge", max_edge, 2**31 - 1)
-    cap = _pos_int("max_tokens", max_tokens, 2**40)
+    p = int_param("patch_size", patch_size, 1, 2**16)
+    edge = int_param("max_edge", max_edge, 1, 2**31 - 1)
+    cap = int_param("max_tokens", max_tokens, 1, 2**40)
+    if one_image(heights, widths):
+        return anthropic_one(heights, widths, edge, cap, p)
     h, w = as_sides(heights, widths)
     rh = h.copy()
     rw = w.copy()
@@ -292,3 +333,43 @@ def anthropic_patches(
         rh.ravel()[idx] = np.where(wide, s, lo)
     tokens = ceil_div(rh, p) * ceil_div(rw, p)
     return tokens, rh, rw
+
+
+# One image's count and its derivation both come from here: cached so that the second
+# call (the derivation of the same image, just after the count) costs a lookup.
+@lru_cache(maxsize=64)
+def anthropic_one(h: int, w: int, edge: int, cap: int, p: int) -> tuple[int, int, int]:
+    """:func:`anthropic_patches` for one image: ``(tokens, resized_h, resized_w)``.
+
+    The docs' binary search costs a dozen halvings in Python; this finds the same long
+    side in closed form (the count kernel's rule, see
+    :func:`~tokenmeter.kernels.imagecounts.anthropic_token_counts`) and keeps it only if
+    it fits and one more pixel does not (the search's answer, since the fit test is
+    monotone); otherwise, about one image in 10**5, it runs the docs' search itself.
+    """
+    ec = edge // p
+
+    def fits(a: int, b: int) -> bool:
+        ca, cb = -(-a // p), -(-b // p)
+        return ca <= ec and cb <= ec and ca * cb <= cap
+
+    if fits(w, h):
+        return -(-h // p) * -(-w // p), h, w
+    long_, short = max(h, w), min(h, w)
+    a = long_ / short  # the reference's aspect (it swaps the sides so that w >= h)
+    r0 = math.floor(math.sqrt(cap / a))
+    best = 0
+    for r in (r0, r0 + 1):
+        r = min(max(r, 1), ec)
+        # The largest m whose long side fits beside r rows of patches, and whose short
+        # side round(m / a) still has at most r of them (by its float value).
+        best = max(best, min(p * min(cap // r, ec), math.floor((p * r + 0.5) * a)))
+    m = max(min(best, long_ - 1), 1)
+    if not (fits(m, max(round(m / a), 1)) and not (
+        m + 1 < long_ and fits(m + 1, max(round((m + 1) / a), 1))
+    )):
+        rw, rh = anthropic_resized_scalar(long_, short, edge, cap, p)
+        m = rw
+    s = max(round(m / a), 1)
+    rh, rw = (s, m) if w >= h else (m, s)
+    return -(-rh // p) * -(-rw // p), rh, rw

@@ -2,7 +2,11 @@
 
 Every function takes int64 arrays of image heights and widths (any array-like; checked
 with :func:`~tokenmeter.kernels._intmath.as_sides`) and returns int64 arrays of the same
-shape. Each reproduces one published rule item for item:
+shape; or one image as two Python ints, and then returns Python ints, computed with the
+reference's own Python arithmetic (the scalar API's path, where a numpy call would cost
+more than the rule). ``tests/test_image_kernels.py`` checks the two forms against each
+other and against transcriptions of the references, item by item. Each function
+reproduces one published rule:
 
 * :func:`openai_tiles` — OpenAI's 512-px tile scheme (fit in 2048², short side to 768).
 * :func:`mllama_canvas` — Llama 3.2 Vision's ``get_optimal_tiled_canvas`` (560-px tiles).
@@ -18,35 +22,47 @@ in integers, so do these. The rounding mode is named at every float-to-int step.
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidInputError
+from ._imgargs import Rounding, int_param, one_image, rounding_param
 from ._intmath import I64, as_sides, ceil_div
 
 __all__ = [
     "fit_long_side",
     "gemini_tiles",
+    "gemini_tiles_of",
     "internvl_grid",
+    "internvl_grid_one",
     "internvl_ratios",
     "llava_next_features",
+    "llava_next_one",
+    "llava_pins",
+    "mllama_candidates",
     "mllama_canvas",
+    "mllama_canvas_one",
     "openai_tiles",
+    "openai_tiles_one",
+    "round_div",
 ]
 
-Rounding = Literal["round", "floor"]
+
+def round_div(a: int, b: int) -> int:
+    """``round(a / b)`` with ties to even for Python ints ``a >= 0``, ``b > 0`` (exact)."""
+    q, r = divmod(a, b)
+    return q + (2 * r > b or (2 * r == b and q % 2 == 1))
 
 
-def _pos_int(name: str, value: object, high: int = 2**31 - 1, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidInputError(f"{name} must be an int, got {value!r}")
-    v = int(value)
-    if not low <= v <= high:
-        raise InvalidInputError(f"{name} = {v} is out of range; allowed {low}..{high}")
-    return v
+def _scaled_side_one(num: int, mul: int, den: int, rounding: Rounding) -> int:
+    """:func:`_scaled_side` for one image."""
+    q = round_div(num * mul, den) if rounding == "round" else num * mul // den
+    return max(q, 1)
 
 
 def _scaled_side(num: I64, mul: int, den: I64, rounding: Rounding) -> I64:
@@ -69,12 +85,18 @@ def _round_div_vec(a: I64, b: I64) -> I64:
 # -- OpenAI tiles -------------------------------------------------------------------------
 
 
-def fit_long_side(h: I64, w: I64, fit: int, rounding: Rounding = "round") -> tuple[I64, I64]:
+def fit_long_side(h: Any, w: Any, fit: int, rounding: Rounding = "round") -> tuple[Any, Any]:
     """Scale images whose long side exceeds ``fit`` so that it equals ``fit``.
 
     The short side becomes ``short * fit / long`` rounded (half to even, or floored), and
-    never less than 1 px. Exact integer arithmetic; smaller images are unchanged.
+    never less than 1 px. Exact integer arithmetic; smaller images are unchanged. Checked
+    int64 arrays, or one image as Python ints.
     """
+    if type(h) is int:
+        if max(h, w) <= fit:
+            return h, w
+        s = _scaled_side_one(min(h, w), fit, max(h, w), rounding)
+        return (s, fit) if w >= h else (fit, s)
     long_ = np.maximum(h, w)
     big = long_ > fit
     if not big.any():
@@ -96,7 +118,7 @@ def openai_tiles(
     tile_size: int = 512,
     fit_rounding: Rounding = "round",
     short_rounding: Rounding = "floor",
-) -> tuple[I64, I64, I64]:
+) -> tuple[Any, Any, Any]:
     """OpenAI's high-detail tile count: fit in ``fit_size``², short side to ``short_side``.
 
     1. If the long side exceeds ``fit_size``, scale so it equals ``fit_size``; the short
@@ -114,20 +136,21 @@ def openai_tiles(
     Returns:
         ``(tiles, resized_heights, resized_widths)`` as int64 arrays.
     """
-    fit = _pos_int("fit_size", fit_size, 2**20)
-    short = _pos_int("short_side", short_side, 2**20)
-    tile = _pos_int("tile_size", tile_size, 2**20)
-    for name, r in (("fit_rounding", fit_rounding), ("short_rounding", short_rounding)):
-        if r not in ("round", "floor"):
-            raise InvalidInputError(f"{name} = {r!r} is not known; pass 'round' or 'floor'")
+    fit = int_param("fit_size", fit_size, 1, 2**20)
+    short = int_param("short_side", short_side, 1, 2**20)
+    tile = int_param("tile_size", tile_size, 1, 2**20)
+    fr = rounding_param("fit_rounding", fit_rounding)
+    sr = rounding_param("short_rounding", short_rounding)
+    if one_image(heights, widths):
+        return openai_tiles_one(heights, widths, fit, short, tile, fr, sr)
     h, w = as_sides(heights, widths)
     wide = w >= h
-    h, w = fit_long_side(h, w, fit, fit_rounding)
+    h, w = fit_long_side(h, w, fit, fr)
     long_ = np.maximum(h, w)
     short_ = np.minimum(h, w)
     tall = short_ > short
     if tall.any():
-        l2 = _scaled_side(long_, short, short_, short_rounding)
+        l2 = _scaled_side(long_, short, short_, sr)
         long_ = np.where(tall, l2, long_)
         short_ = np.where(tall, short, short_)
     rh = np.where(wide, short_, long_)
@@ -136,12 +159,25 @@ def openai_tiles(
     return tiles, rh, rw
 
 
+def openai_tiles_one(
+    h: int, w: int, fit: int, short: int, tile: int, fr: Rounding, sr: Rounding
+) -> tuple[int, int, int]:
+    """:func:`openai_tiles` for one image (checked Python ints and constants)."""
+    wide = w >= h
+    h, w = fit_long_side(h, w, fit, fr)
+    long_, short_ = max(h, w), min(h, w)
+    if short_ > short:
+        long_, short_ = _scaled_side_one(long_, short, short_, sr), short
+    rh, rw = (short_, long_) if wide else (long_, short_)
+    return -(-rh // tile) * -(-rw // tile), rh, rw
+
+
 # -- Llama 3.2 Vision (mllama) ---------------------------------------------------------------
 
 
 def mllama_canvas(
     heights: Any, widths: Any, *, tile_size: int = 560, max_tiles: int = 4
-) -> tuple[I64, I64]:
+) -> tuple[Any, Any]:
     """``get_optimal_tiled_canvas`` of transformers' ``MllamaImageProcessor``.
 
     Among canvases of ``(a, b)`` tiles with ``a * b <= max_tiles`` the scale of an image is
@@ -152,12 +188,12 @@ def mllama_canvas(
     Returns:
         ``(tile_rows, tile_cols)`` of the chosen canvas.
     """
-    tile = _pos_int("tile_size", tile_size, 2**20)
-    mt = _pos_int("max_tiles", max_tiles, 64)
+    tile = int_param("tile_size", tile_size, 1, 2**20)
+    mt = int_param("max_tiles", max_tiles, 1, 64)
+    cands = mllama_candidates(mt)
+    if one_image(heights, widths):
+        return mllama_canvas_one(heights, widths, tile, mt)
     h, w = as_sides(heights, widths)
-    # The reference's candidate order: (width, height) pairs from nested loops, used as
-    # (canvas_height, canvas_width) after multiplying by the tile size.
-    cands = [(a, b) for a in range(1, mt + 1) for b in range(1, mt + 1) if a * b <= mt]
     hf = h.astype(np.float64)
     wf = w.astype(np.float64)
     shape = h.shape
@@ -189,6 +225,35 @@ def mllama_canvas(
     rows = np.array([c[0] for c in cands], np.int64)[idx]
     cols = np.array([c[1] for c in cands], np.int64)[idx]
     return rows, cols
+
+
+@lru_cache(maxsize=16)
+def mllama_candidates(max_tiles: int) -> tuple[tuple[int, int], ...]:
+    """The reference's candidate order: (width, height) pairs from nested loops, used as
+    (canvas_height, canvas_width) after multiplying by the tile size."""
+    r = range(1, max_tiles + 1)
+    return tuple((a, b) for a in r for b in r if a * b <= max_tiles)
+
+
+def mllama_canvas_one(h: int, w: int, tile: int, max_tiles: int) -> tuple[int, int]:
+    """:func:`mllama_canvas` for one image, by the array path's rule (the smallest scale
+    >= 1, else the largest; the smaller canvas, then the earlier one, on a tie)."""
+    up: tuple[float, int, int, int] | None = None  # (scale, area, rows, cols)
+    dn: tuple[float, int, int, int] | None = None
+    for a, b in mllama_candidates(max_tiles):
+        ch, cw = a * tile, b * tile
+        sh, sw = ch / h, cw / w
+        s = sh if sw > sh else sw
+        area = ch * cw
+        if s >= 1.0:
+            if up is None or s < up[0] or (s == up[0] and area < up[1]):
+                up = (s, area, a, b)
+        elif dn is None or s > dn[0] or (s == dn[0] and area < dn[1]):
+            dn = (s, area, a, b)
+    best = up if up is not None else dn
+    if best is None:  # pragma: no cover - there is always the 1x1 canvas
+        raise AssertionError("no canvas")
+    return best[2], best[3]
 
 
 # -- InternVL dynamic tiling -----------------------------------------------------------------
@@ -262,7 +327,7 @@ def _internvl_loop(h: I64, w: I64, tile: int, grids: Sequence[tuple[int, int]]) 
 
 def internvl_grid(
     heights: Any, widths: Any, *, tile_size: int = 448, min_num: int = 1, max_num: int = 12
-) -> tuple[I64, I64]:
+) -> tuple[Any, Any]:
     """InternVL's tile grid: the ``(cols, rows)`` whose ratio is closest to ``w / h``.
 
     Reproduces ``find_closest_aspect_ratio`` (model cards) / ``get_optimal_tiled_canvas``
@@ -278,15 +343,17 @@ def internvl_grid(
     Returns:
         ``(cols, rows)`` as int64 arrays (``cols * rows`` tiles before any thumbnail).
     """
-    tile = _pos_int("tile_size", tile_size, 2**20)
-    lo_n = _pos_int("min_num", min_num, 4096)
-    hi_n = _pos_int("max_num", max_num, 4096)
+    tile = int_param("tile_size", tile_size, 1, 2**20)
+    lo_n = int_param("min_num", min_num, 1, 4096)
+    hi_n = int_param("max_num", max_num, 1, 4096)
     if lo_n > hi_n:
         raise InvalidInputError(f"min_num = {lo_n} exceeds max_num = {hi_n}")
+    if not internvl_ratios(lo_n, hi_n):
+        raise InvalidInputError(f"no tile grid has between {lo_n} and {hi_n} tiles")
+    if one_image(heights, widths):
+        return internvl_grid_one(heights, widths, tile, lo_n, hi_n)
     h, w = as_sides(heights, widths)
     values, starts, sizes, gcols, grows = _internvl_groups(lo_n, hi_n)
-    if values.size == 0:
-        raise InvalidInputError(f"no tile grid has between {lo_n} and {hi_n} tiles")
     ar = w / h
     area = h * w
     k = np.searchsorted(values, ar, side="right") - 1  # values[k] <= ar < values[k+1]
@@ -316,6 +383,52 @@ def internvl_grid(
         cols.ravel()[idx] = c2
         rows.ravel()[idx] = r2
     return cols, rows
+
+
+@lru_cache(maxsize=64)
+def _internvl_group_lists(
+    min_num: int, max_num: int
+) -> tuple[tuple[float, ...], tuple[tuple[tuple[int, int], ...], ...]]:
+    """:func:`_internvl_groups` as Python tuples: the distinct ratios, ascending, and each
+    ratio's grids in the reference's order."""
+    groups: dict[float, list[tuple[int, int]]] = {}
+    for c, r in internvl_ratios(min_num, max_num):
+        groups.setdefault(c / r, []).append((c, r))
+    values = tuple(sorted(groups))
+    return values, tuple(tuple(groups[v]) for v in values)
+
+
+@lru_cache(maxsize=64)  # see llava_next_one
+def internvl_grid_one(h: int, w: int, tile: int, min_num: int, max_num: int) -> tuple[int, int]:
+    """:func:`internvl_grid` for one image, by the array path's rule: the nearer of the two
+    ratios around ``w / h`` (the reference loop itself on an exact float tie), then the
+    area rule within that ratio's grids."""
+    values, groups = _internvl_group_lists(min_num, max_num)
+    ar = w / h
+    k = bisect.bisect_right(values, ar) - 1  # values[k] <= ar < values[k+1]
+    last = len(values) - 1
+    lo, hi = min(max(k, 0), last), min(max(k + 1, 0), last)
+    dlo, dhi = abs(ar - values[lo]), abs(ar - values[hi])
+    if dlo == dhi and lo != hi:
+        best_diff, best = math.inf, (1, 1)
+        area = h * w
+        for c, r in internvl_ratios(min_num, max_num):
+            diff = abs(ar - c / r)
+            if diff < best_diff:
+                best_diff, best = diff, (c, r)
+            elif diff == best_diff and area > (tile * tile * c * r) // 2:
+                best = (c, r)
+        return best
+    group = groups[hi if dhi < dlo else lo]
+    pick = group[0]
+    area = h * w
+    for c, r in group[1:]:
+        # Each later grid of the group replaces the best while w*h > tile² * c * r / 2
+        # (an int against an exact half: compared in integers).
+        if area <= (tile * tile * c * r) // 2:
+            break
+        pick = (c, r)
+    return pick
 
 
 # -- LLaVA-NeXT anyres ---------------------------------------------------------------------
@@ -348,7 +461,7 @@ def llava_next_features(
     pinpoints: Sequence[Sequence[int]],
     crop_size: int = 336,
     patch_size: int = 14,
-) -> tuple[I64, I64, I64, I64]:
+) -> tuple[Any, Any, Any, Any]:
     """LLaVA-NeXT's anyres: best pinpoint, then the unpadded feature grid.
 
     Reproduces transformers' ``select_best_resolution`` (maximise the effective
@@ -363,13 +476,11 @@ def llava_next_features(
         ``(best_h, best_w, grid_h, grid_w)``: the chosen pinpoint and the unpadded feature
         grid (each row of which gets one newline token).
     """
-    crop = _pos_int("crop_size", crop_size, 2**16)
-    patch = _pos_int("patch_size", patch_size, 2**16)
-    pins = [(int(p[0]), int(p[1])) for p in pinpoints]
-    if not pins or any(ph < 1 or pw < 1 for ph, pw in pins):
-        raise InvalidInputError(
-            f"pinpoints must be positive [height, width] pairs, got {pinpoints!r}"
-        )
+    crop = int_param("crop_size", crop_size, 1, 2**16)
+    patch = int_param("patch_size", patch_size, 1, 2**16)
+    pins = llava_pins(pinpoints)
+    if one_image(heights, widths):
+        return llava_next_one(heights, widths, pins, crop, patch)
     h, w = as_sides(heights, widths)
     hf = h.astype(np.float64)
     wf = w.astype(np.float64)
@@ -404,18 +515,74 @@ def llava_next_features(
     return bh, bw, gh, gw
 
 
+Pins = tuple[tuple[int, int], ...]
+
+
+def _make_pins(pinpoints: Any) -> Pins:
+    pins = tuple((int(p[0]), int(p[1])) for p in pinpoints)
+    if not 1 <= len(pins) <= 64 or any(ph < 1 or pw < 1 for ph, pw in pins):
+        raise InvalidInputError(
+            f"pinpoints must be 1..64 positive [height, width] pairs, got {pinpoints!r}"
+        )
+    return pins
+
+
+_cached_pins = lru_cache(maxsize=32)(_make_pins)
+
+
+def llava_pins(pinpoints: Any) -> Pins:
+    """Checked ``(height, width)`` pinpoints (at most 64: the count kernel ranks them in 7
+    bits), cached for the tuples rules pass; lists are checked on every call."""
+    try:
+        return _cached_pins(pinpoints)
+    except TypeError:  # unhashable (a list of lists)
+        return _make_pins(pinpoints)
+
+
+# One image's count and its derivation both come from here: cached so that the second
+# call (the derivation of the same image, just after the count) costs a lookup.
+@lru_cache(maxsize=64)
+def llava_next_one(h: int, w: int, pins: Pins, crop: int, patch: int) -> tuple[int, int, int, int]:
+    """:func:`llava_next_features` for one image, in the reference's Python arithmetic."""
+    best = pins[0]
+    best_eff, best_waste = 0, math.inf
+    area = h * w
+    for ph, pw in pins:
+        scale = min(pw / w, ph / h)
+        eff = min(int(w * scale) * int(h * scale), area)
+        waste = ph * pw - eff
+        if eff > best_eff or (eff == best_eff and waste < best_waste):
+            best, best_eff, best_waste = (ph, pw), eff, waste
+    bh, bw = best
+    per_side = crop // patch
+    cur_h = per_side * (bh // crop)
+    cur_w = per_side * (bw // crop)
+    if w / h > cur_w / cur_h:
+        new_h = int(round(h * (cur_w / w), 7))
+        return bh, bw, cur_h - 2 * ((cur_h - new_h) // 2), cur_w
+    new_w = int(round(w * (cur_h / h), 7))
+    return bh, bw, cur_h, cur_w - 2 * ((cur_w - new_w) // 2)
+
+
 # -- Gemini 2.x tiles (estimate) --------------------------------------------------------------
 
 
-def gemini_tiles(heights: Any, widths: Any, *, small_side: int = 384, tile_size: int = 768) -> I64:
+def gemini_tiles(heights: Any, widths: Any, *, small_side: int = 384, tile_size: int = 768) -> Any:
     """Gemini 2.x image tiles: 1 if both sides are <= ``small_side``, else
     ``ceil(w / tile_size) * ceil(h / tile_size)``.
 
     Google publishes no code; the tile count is the common third-party reading of
     "cropped and scaled as needed into 768x768 tiles" and is an estimate.
     """
-    small = _pos_int("small_side", small_side, 2**20)
-    tile = _pos_int("tile_size", tile_size, 2**20)
+    small = int_param("small_side", small_side, 1, 2**20)
+    tile = int_param("tile_size", tile_size, 1, 2**20)
+    if one_image(heights, widths):
+        return 1 if max(heights, widths) <= small else gemini_tiles_of(heights, widths, tile)
     h, w = as_sides(heights, widths)
-    tiles = ceil_div(h, tile) * ceil_div(w, tile)
+    tiles = gemini_tiles_of(h, w, tile)
     return np.where((h <= small) & (w <= small), 1, tiles).astype(np.int64)
+
+
+def gemini_tiles_of(h: Any, w: Any, tile: int) -> Any:
+    """``ceil(h / tile) * ceil(w / tile)`` for Python ints or int64 arrays."""
+    return ceil_div(h, tile) * ceil_div(w, tile)

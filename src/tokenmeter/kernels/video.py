@@ -23,7 +23,7 @@ included:
 
 Two input forms, one contract. Arrays (int64 counts and sizes, float64 seconds and rates)
 give int64 arrays, computed with numpy passes; the rules walk long inputs in cache-sized
-blocks (:mod:`tokenmeter.kernels._avblocks`), pass ``offset``, the block's first index,
+blocks (:mod:`tokenmeter.kernels._blocks`), pass ``offset``, the block's first index,
 so that errors name the right video, and pass ``scratch``, the block's reusable work
 arrays, so that no pass allocates. One video given as plain Python numbers gives Python
 ints, computed with the reference's own Python arithmetic: this is the scalar API's path,
@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidInputError
-from ._avblocks import BLOCK, Scratch, run_blocks, work
+from ._blocks import BLOCK, Scratch, run_blocks, work
 from ._intmath import I64, ceil_div
 
 __all__ = [
@@ -1191,7 +1191,7 @@ def dit_latent_tokens(
     out: I64 | None = None,
 ) -> I64:
     """The ``tokens`` of :func:`dit_latent_grid` alone, over arrays: the same integer
-    steps done in place in two work arrays (the block path; see ``_avblocks``)."""
+    steps done in place in two work arrays (the block path; see ``_blocks``)."""
     h, w, nf = np.broadcast_arrays(_i64(heights), _i64(widths), _i64(num_frames))
     t = work(scratch, h.shape, np.int64)
     np.copyto(t, nf)

@@ -1,10 +1,11 @@
-"""Walk long audio/video arrays in cache-sized blocks, on a few threads (numpy only).
+"""Walk long arrays in cache-sized blocks, on a few threads (numpy only).
 
-A rule that chains several kernels (frame sampling, resizing, tokens) would otherwise make
-a dozen passes over whole arrays, each writing a fresh temporary as large as the input:
-at 10 million videos that is DRAM traffic and page faults on every pass. Run block by
-block, every temporary stays in the L2 cache. Long inputs are cut into one contiguous
-range per thread; numpy releases the GIL inside its loops, so the threads overlap.
+Every media kernel (images, video, audio) chains a dozen or more numpy passes; over whole
+arrays of 10 million items each pass would write a fresh temporary as large as the input,
+paying main memory and page faults every time. Run block by block, every temporary stays
+in the L2 cache and main memory is read and written once. Long inputs are cut into one
+contiguous range per thread; numpy releases the GIL inside its loops, so the threads
+overlap.
 
 Temporaries come from :class:`Scratch`, a thread's set of block-sized arrays reused from
 block to block and from call to call. Fresh numpy temporaries would come from ``malloc``,
@@ -25,13 +26,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["BLOCK", "THREAD_MIN", "Scratch", "flat", "run_blocks", "work", "workers"]
+__all__ = [
+    "BLOCK",
+    "THREAD_MIN",
+    "Scratch",
+    "flat",
+    "run_blocks",
+    "work",
+    "workers",
+]
 
 #: Items per block. A numpy call costs a microsecond or two whatever its size, and a
 #: Qwen3-VL block makes about a hundred of them, so small blocks pay that per item; large
 #: ones spill the block's work arrays (about 30 of 8 bytes per item: 8 MiB at 2**15, kept
 #: per thread) out of the L2 cache. Measured on 1e5 videos, one thread: 2**15 and 2**16
-#: within noise and 15-30 % faster than 2**14 on the Qwen rules; 2**17 slower.
+#: within noise and 15-30 % faster than 2**14 on the Qwen rules; 2**17 slower. The image
+#: kernels measured 2**14..2**17 within noise.
 BLOCK = 1 << 15
 #: Below this many items one thread does everything (a hand-off costs more than it saves).
 THREAD_MIN = 1 << 18
@@ -57,7 +67,7 @@ def _get_pool(k: int) -> ThreadPoolExecutor:
     global _pool, _pool_size
     with _pool_lock:
         if _pool is None or _pool_size < k:
-            _pool = ThreadPoolExecutor(max_workers=k, thread_name_prefix="tokenmeter-av")
+            _pool = ThreadPoolExecutor(max_workers=k, thread_name_prefix="tokenmeter-kernels")
             _pool_size = k
         return _pool
 
@@ -133,7 +143,8 @@ def run_blocks(fn: Callable[[int, int, Scratch], None], size: int, block: int = 
     any order; ``scratch`` is emptied before each block. Inputs of at least
     ``THREAD_MIN`` items are split into one contiguous range per worker thread, each with
     its own scratch. If ``fn`` raises, the error of the first range (in index order) is
-    raised once every thread has stopped.
+    raised once every thread has stopped, so an error names the first bad item the
+    caller's own checks would find.
     """
     if size <= 0:
         return
@@ -163,3 +174,4 @@ def run_blocks(fn: Callable[[int, int, Scratch], None], size: int, block: int = 
             error = error or exc
     if error is not None:
         raise error
+

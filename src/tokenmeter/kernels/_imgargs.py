@@ -1,0 +1,88 @@
+"""Argument checks shared by the image kernels (numpy only).
+
+Constants (``patch_size=``, ``rounding=``…) are checked once per call. Image sides come
+in one of two forms, as the video kernels' inputs do: one image as two Python ints (the
+scalar API's path: checked here in Python, since a numpy check would cost more than the
+count), or arrays (shape-checked up front, values checked block by block while each
+block is in cache). Both forms raise the same :class:`~tokenmeter.errors.InvalidInputError`
+for the same bad value, built by :func:`~tokenmeter.kernels._intmath.as_sides`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ._intmath import I64, MAX_SIDE, as_sides, broadcast_same
+
+__all__ = [
+    "Rounding",
+    "check_block",
+    "int_param",
+    "one_image",
+    "prepare_sides",
+    "rounding_param",
+]
+
+Rounding = Literal["round", "floor"]
+
+
+def int_param(name: str, value: object, low: int = 1, high: int = MAX_SIDE) -> int:
+    """A kernel constant: an int (a numpy integer too, never a bool) in ``low..high``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidInputError(f"{name} must be an int, got {value!r}")
+    v = int(value)
+    if not low <= v <= high:
+        raise InvalidInputError(f"{name} = {v} is out of range; allowed {low}..{high}")
+    return v
+
+
+def rounding_param(name: str, value: object) -> Rounding:
+    """``"round"`` (half to even, as Python's ``round``) or ``"floor"``."""
+    if value not in ("round", "floor"):
+        raise InvalidInputError(f"{name} = {value!r} is not known; pass 'round' or 'floor'")
+    return value  # type: ignore[return-value,unused-ignore]
+
+
+def one_image(heights: Any, widths: Any) -> bool:
+    """True for one image given as two Python ints (the one-item path), checked.
+
+    Bools and numpy scalars are not Python ints: they take the array path. An int outside
+    1..2**31 - 1 raises the array path's own error.
+    """
+    if type(heights) is not int or type(widths) is not int:
+        return False
+    if not (1 <= heights <= MAX_SIDE and 1 <= widths <= MAX_SIDE):
+        as_sides(heights, widths)
+        raise AssertionError("unreachable: as_sides accepted a bad side")  # pragma: no cover
+    return True
+
+
+def prepare_sides(heights: object, widths: object) -> tuple[I64, I64, tuple[int, ...]]:
+    """Flat contiguous int64 sides and their common shape.
+
+    int64 inputs are only shape-checked here; :func:`check_block` checks their values
+    block by block (while each block is in cache). Other dtypes take the full up-front
+    check of :func:`~tokenmeter.kernels._intmath.as_sides`.
+    """
+    ha = np.asarray(heights)
+    wa = np.asarray(widths)
+    if ha.dtype == np.int64 and wa.dtype == np.int64:
+        ha, wa = broadcast_same(("height", ha), ("width", wa))
+    else:
+        ha, wa = as_sides(ha, wa)
+    shape = ha.shape
+    return np.ascontiguousarray(ha).reshape(-1), np.ascontiguousarray(wa).reshape(-1), shape
+
+
+def check_block(hb: I64, wb: I64, h: I64, w: I64) -> tuple[int, int, int, int]:
+    """``(hmin, hmax, wmin, wmax)`` of a block; if any side is outside 1..2**31 - 1, the
+    whole input is re-checked to raise the error naming the first bad value."""
+    hmin, hmax = int(hb.min()), int(hb.max())
+    wmin, wmax = int(wb.min()), int(wb.max())
+    if hmin < 1 or wmin < 1 or hmax > MAX_SIDE or wmax > MAX_SIDE:
+        as_sides(h, w)
+        raise AssertionError("unreachable: a block failed the side checks")  # pragma: no cover
+    return hmin, hmax, wmin, wmax
