@@ -129,6 +129,103 @@ def test_tokens_match_reference(case: tuple[Any, ...]) -> None:
     ]
 
 
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_tokens_match_reference_one_image_at_a_time(case: tuple[Any, ...]) -> None:
+    """The same vectors through the scalar API's path: ``count_image`` on Python ints,
+    which the rules evaluate in Python, one image at a time."""
+    name, model_id, profile, opts, expected = case
+    _, c = load(name)
+    model = tm.get_model(model_id, profile=profile)
+    ok = np.flatnonzero(c["error"] == 0)
+    want = expected(c)[ok].tolist()
+    got = [
+        model.count_image(w, h, **opts).tokens
+        for h, w in zip(c["h"][ok].tolist(), c["w"][ok].tolist(), strict=True)
+    ]
+    bad = [i for i, (g, e) in enumerate(zip(got, want, strict=True)) if g != e]
+    assert bad == [], [(int(c["h"][ok][i]), int(c["w"][ok][i]), got[i], want[i]) for i in bad]
+
+
+# (golden file, kernel on one image, the reference columns it must give)
+KERNEL_CASES = [
+    *[
+        (n, lambda h, w, a=a: kg.smart_resize(h, w, **a), ("resized_h", "resized_w"))
+        for n, a in [
+            (
+                "qwen_transformers_qwen2_vl",
+                {"factor": 28, "min_pixels": 3136, "max_pixels": 12845056},
+            ),
+            (
+                "qwen_transformers_qwen3_vl",
+                {"factor": 32, "min_pixels": 65536, "max_pixels": 16777216},
+            ),
+            (
+                "qwen_vl_utils_f28",
+                {
+                    "factor": 28,
+                    "min_pixels": 3136,
+                    "max_pixels": 12845056,
+                    "variant": "qwen-vl-utils",
+                },
+            ),
+            (
+                "qwen_vl_utils_dashscope",
+                {
+                    "factor": 28,
+                    "min_pixels": 3136,
+                    "max_pixels": 1003520,
+                    "variant": "qwen-vl-utils",
+                },
+            ),
+        ]
+    ],
+    (
+        "anthropic_standard",
+        lambda h, w: kp.anthropic_patches(h, w),
+        ("tokens", "resized_h", "resized_w"),
+    ),
+    (
+        "anthropic_high",
+        lambda h, w: kp.anthropic_patches(h, w, max_edge=2576, max_tokens=4784),
+        ("tokens", "resized_h", "resized_w"),
+    ),
+    (
+        "llava_next",
+        lambda h, w: kt.llava_next_features(
+            h, w, pinpoints=[[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
+        )[:2],
+        ("best_h", "best_w"),
+    ),
+    ("internvl_max12", lambda h, w: kt.internvl_grid(h, w), ("cols", "rows")),
+    ("internvl_max6", lambda h, w: kt.internvl_grid(h, w, max_num=6), ("cols", "rows")),
+    ("mllama", lambda h, w: kt.mllama_canvas(h, w), ("rows", "cols")),
+    (
+        "pixtral_12b_mistral_common",
+        lambda h, w: kp.mistral_patch_grid(h, w, patch_size=16, max_image_size=1024),
+        ("rows", "cols"),
+    ),
+    (
+        "mistral_small_3_1_transformers",
+        lambda h, w: kp.mistral_patch_grid(
+            h, w, patch_size=14, max_image_size=1540, merge_size=2, rounding="floor"
+        ),
+        ("rows", "cols"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", KERNEL_CASES, ids=lambda c: c[0])
+def test_kernels_on_one_image_match_reference(case: tuple[Any, ...]) -> None:
+    """Each kernel's one-image form (Python ints in, Python ints out) gives the
+    reference's own intermediate values on every golden case it accepts."""
+    name, fn, cols = case
+    _, c = load(name)
+    ok = np.flatnonzero(c["error"] == 0) if "error" in c else np.arange(len(c["h"]))
+    got = [tuple(fn(h, w)) for h, w in zip(c["h"][ok].tolist(), c["w"][ok].tolist(), strict=True)]
+    want = list(zip(*(c[k][ok].tolist() for k in cols), strict=True))
+    assert got == want
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if (load(c[0])[1]["error"] == 1).any()], ids=_id)
 def test_reference_errors_are_invalid_input(case: tuple[Any, ...]) -> None:
     """Where the reference raises (aspect > 200) or cannot process the image (a side

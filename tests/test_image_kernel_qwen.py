@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from strategies import sides
@@ -128,6 +128,59 @@ def test_any_constants_match_reference_or_raise(variant, h, w, factor, lo, span)
         rh, rw = grid.smart_resize([h], [w], variant=variant, **cfg)
         assert (int(rh[0]), int(rw[0])) == expected
         assert grid.smart_resize_scalar(h, w, variant=variant, **cfg) == expected
+
+
+def _outcome(fn, *args, **kw):
+    """The result, or the refusal's message."""
+    try:
+        return fn(*args, **kw)
+    except InvalidInputError as exc:
+        return f"refused: {exc}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(
+    "cfg",
+    [*CONFIGS, {"factor": 28, "min_pixels": 3136, "max_pixels": 3136}],
+    ids=["qwen2.5", "qwen3", "dashscope", "zero-sides"],
+)
+@settings(max_examples=60)  # up to 40 images each; the golden tests run thousands more
+@given(pairs=st.lists(st.tuples(sides, sides), min_size=1, max_size=40))
+def test_one_image_form_equals_array_form_and_reference(variant, cfg, pairs):
+    """One image given as Python ints (the scalar API's path) gives Python ints equal to
+    the array path's item and to the reference; where the reference refuses (aspect beyond
+    200:1, a zero side) both forms refuse with the same message, naming image 0."""
+    h = np.array([p[0] for p in pairs])
+    w = np.array([p[1] for p in pairs])
+    kw = {"variant": variant, **cfg}
+    f = cfg["factor"]
+    ones = [_outcome(grid.smart_resize, hh, ww, **kw) for hh, ww in pairs]
+    for (hh, ww), one in zip(pairs, ones, strict=True):
+        expected = ref_or_none(variant, hh, ww, cfg)
+        assert one == _outcome(grid.smart_resize, np.array([hh]), np.array([ww]), **kw) or (
+            isinstance(one, tuple)
+            and [int(x[0]) for x in grid.smart_resize(np.array([hh]), np.array([ww]), **kw)]
+            == list(one)
+        )
+        if expected is None:
+            assert isinstance(one, str)
+            assert "image 0:" in one
+            continue
+        assert one == expected
+        assert all(type(x) is int for x in one)
+        assert grid.smart_resize_grid(hh, ww, **kw) == (one[0] // f, one[1] // f)
+        t, pt = grid.smart_resize_tokens(hh, ww, offset=2, patches_per_token=4, **kw)
+        assert (t, pt) == ((one[0] // f) * (one[1] // f) + 2, (one[0] // f) * (one[1] // f) * 4)
+        assert grid.smart_resize_tokens(hh, ww, **kw)[1] is None
+    whole = _outcome(grid.smart_resize_tokens, h, w, offset=2, **kw)
+    if any(isinstance(one, str) for one in ones):
+        # The array form names a refused image (aspect ratios are checked block-wide
+        # before any resize, so a later too-thin image may be named before a zero side).
+        assert isinstance(whole, str)
+        named = int(whole.split("image ")[1].split(":")[0])
+        assert isinstance(ones[named], str)
+    else:
+        assert whole[0].tolist() == [(a // f) * (b // f) + 2 for a, b in ones]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -295,6 +348,9 @@ def test_huge_sides_no_overflow(variant):
     t, p = grid.smart_resize_tokens(h, w, variant=variant, patches_per_token=4, **QWEN25)
     assert (t <= 16384).all()
     assert (p == 4 * t).all()
+    # The one-image form computes in Python ints (which never wrap): the same numbers.
+    for i, (hh, ww) in enumerate(cases):
+        assert grid.smart_resize(hh, ww, variant=variant, **QWEN25) == (int(rh[i]), int(rw[i]))
 
 
 def test_many_blocks_match_reference():

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strategies import extreme_sides, image_pair_lists, image_pairs
@@ -571,3 +571,129 @@ def test_fast_counts_many_blocks(name):
             fast(h, w)
         return
     np.testing.assert_array_equal(fast(h, w), want)
+
+
+# -- the two input forms: one image as Python ints == the array path == the reference ---------
+
+# Every kernel, plain and count, with each family's constants; a kernel returns a tuple or
+# one value, for arrays and for one image alike.
+FORMS = {
+    "openai_tiles": lambda h, w: kt.openai_tiles(h, w),
+    "openai_tiles_alt": lambda h, w: kt.openai_tiles(
+        h, w, short_side=512, fit_rounding="floor", short_rounding="round"
+    ),
+    "openai_tile_counts": lambda h, w: ki.openai_tile_counts(h, w, scale=170, offset=85),
+    "openai_patches": lambda h, w: kp.openai_patches(h, w),
+    "openai_patches_fit": lambda h, w: kp.openai_patches(h, w, fit_size=2048),
+    "openai_patch_counts": lambda h, w: ki.openai_patch_counts(h, w, fit_size=2048),
+    "anthropic": lambda h, w: kp.anthropic_patches(h, w),
+    "anthropic_high": lambda h, w: kp.anthropic_patches(h, w, max_edge=2576, max_tokens=4784),
+    "anthropic_small": lambda h, w: kp.anthropic_patches(h, w, max_edge=1000, max_tokens=100),
+    "anthropic_counts": lambda h, w: ki.anthropic_token_counts(h, w),
+    "anthropic_high_counts": lambda h, w: ki.anthropic_token_counts(
+        h, w, max_edge=2576, max_tokens=4784
+    ),
+    "pixtral": lambda h, w: kp.mistral_patch_grid(h, w, patch_size=16, max_image_size=1024),
+    "mistral_floor": lambda h, w: kp.mistral_patch_grid(
+        h, w, patch_size=14, max_image_size=1540, merge_size=2, rounding="floor"
+    ),
+    "mistral_counts": lambda h, w: ki.mistral_token_counts(
+        h, w, patch_size=14, max_image_size=1540, merge_size=2
+    ),
+    "mistral_floor_counts": lambda h, w: ki.mistral_token_counts(
+        h, w, patch_size=16, max_image_size=1024, rounding="floor"
+    ),
+    "mllama": lambda h, w: kt.mllama_canvas(h, w),
+    "mllama_6": lambda h, w: kt.mllama_canvas(h, w, max_tiles=6),
+    "mllama_counts": lambda h, w: ki.mllama_tile_counts(h, w),
+    "internvl": lambda h, w: kt.internvl_grid(h, w),
+    "internvl_40": lambda h, w: kt.internvl_grid(h, w, min_num=2, max_num=40),
+    "internvl_counts": lambda h, w: ki.internvl_tile_counts(h, w, max_num=6),
+    "llava_next": lambda h, w: kt.llava_next_features(h, w, pinpoints=PINPOINTS),
+    "llava_next_counts": lambda h, w: ki.llava_next_token_counts(
+        h, w, pinpoints=PINPOINTS, per_crop=576
+    ),
+    "gemini": lambda h, w: kt.gemini_tiles(h, w),
+    "gemini_counts": lambda h, w: ki.gemini_tile_counts(h, w, small_side=1000),
+}
+
+# The references of the plain kernels (the count kernels' are the plain ones, above).
+FORM_REFS = {
+    "openai_tiles": lambda h, w: ref_openai_tiles(h, w),
+    "anthropic": lambda h, w: (lambda rw, rh: (_count_image_tokens(rw, rh), rh, rw))(
+        *ref_resized_size(w, h)
+    ),
+    "anthropic_high": lambda h, w: (lambda rw, rh: (_count_image_tokens(rw, rh), rh, rw))(
+        *ref_resized_size(w, h, 2576, 4784)
+    ),
+    "pixtral": lambda h, w: ref_mistral(h, w, 16, 1024),
+    "mistral_floor": lambda h, w: ref_mistral(h, w, 14, 1540, 2, "floor"),
+    "mllama": lambda h, w: ref_mllama(h, w),
+    "mllama_6": lambda h, w: ref_mllama(h, w, max_tiles=6),
+    "internvl": lambda h, w: ref_internvl(h, w),
+    "internvl_40": lambda h, w: ref_internvl(h, w, min_num=2, max_num=40),
+    "llava_next": lambda h, w: ref_llava_next(h, w),
+}
+
+
+def _as_tuple(x):
+    return x if isinstance(x, tuple) else (x,)
+
+
+def _one_form(fn, h, w):
+    try:
+        return _as_tuple(fn(h, w))
+    except InvalidInputError as exc:
+        return f"refused: {exc}"
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+@settings(max_examples=60)  # up to 30 images each; the golden tests run thousands more
+@given(pairs=st.lists(st.one_of(image_pairs, st.tuples(extreme_sides, extreme_sides)), max_size=30))
+def test_one_image_form_equals_array_form_and_reference(name, pairs):
+    """Each image as two Python ints gives Python ints (int64-sized) equal to the array
+    path's item, and to the plain-Python reference where there is one; where the one-item
+    form refuses an image, the array form refuses the batch."""
+    fn = FORMS[name]
+    ones = [_one_form(fn, hh, ww) for hh, ww in pairs]
+    ref = FORM_REFS.get(name)
+    for (hh, ww), one in zip(pairs, ones, strict=True):
+        if isinstance(one, str):
+            assert "image 0:" in one  # one image is image 0
+            if ref is not None:
+                assert ref(hh, ww) is None
+            continue
+        assert all(type(v) is int and 0 <= v < 2**63 for v in one)
+        if ref is not None:
+            assert one == _as_tuple(ref(hh, ww))
+        if name.startswith("openai_patches"):  # the reference gives the count only
+            assert one[0] == ref_openai_patches(hh, ww, fit=2048 if "fit" in name else 0)
+    if not pairs:
+        return
+    h, w = _arrays(pairs)
+    if any(isinstance(one, str) for one in ones):
+        first = next(i for i, one in enumerate(ones) if isinstance(one, str))
+        with pytest.raises(InvalidInputError, match=rf"image {first}:"):
+            fn(h, w)
+        return
+    whole = _as_tuple(fn(h, w))
+    assert all(a.dtype == np.int64 for a in whole)
+    assert list(zip(*(a.tolist() for a in whole), strict=True)) == ones
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_one_image_form_checks_sides_like_the_array_form(name):
+    """A bad side given as a Python int raises the array path's own error; bools and
+    numpy scalars are not the one-item form (they are arrays of one item)."""
+    fn = FORMS[name]
+    for bad in (0, -3, 2**31):
+        with pytest.raises(InvalidInputError, match=r"height = .* is out of range"):
+            fn(bad, 100)
+        with pytest.raises(InvalidInputError, match=r"width = .* is out of range"):
+            fn(100, bad)
+    with pytest.raises(InvalidInputError, match="must be integers"):
+        fn(True, 100)
+    out = _as_tuple(fn(np.int64(1080), 1920))
+    assert all(type(a) is not int and np.asarray(a).dtype == np.int64 for a in out)
+    assert all(np.ndim(a) == 0 for a in out)
+    assert [int(a) for a in out] == list(_as_tuple(fn(1080, 1920)))

@@ -174,4 +174,3 @@ def run_blocks(fn: Callable[[int, int, Scratch], None], size: int, block: int = 
             error = error or exc
     if error is not None:
         raise error
-

@@ -336,8 +336,14 @@ def _block_f64(
 
 
 def _block_f32(
-    hb_: I64, wb_: I64, hs: np.ndarray, ws: np.ndarray, ext: tuple[int, int, int, int],
-    sc: Scratch, p: _Params, start: int,
+    hb_: I64,
+    wb_: I64,
+    hs: np.ndarray,
+    ws: np.ndarray,
+    ext: tuple[int, int, int, int],
+    sc: Scratch,
+    p: _Params,
+    start: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One block in float32, for sides below 2**20 and token bounds below 2**24.
 
@@ -439,9 +445,7 @@ def _block(h: I64, w: I64, p: _Params, o: _Outputs, start: int, stop: int, sc: S
     # item's grid; the reductions run only when those bounds do not settle it.
     lo_sure = round(hmin / f) * round(wmin / f) >= p.tok_lo
     hi_sure = round(hmax / f) * round(wmax / f) <= p.tok_hi
-    if (not lo_sure and float(qt.min()) < p.tok_lo) or (
-        not hi_sure and float(qt.max()) > p.tok_hi
-    ):
+    if (not lo_sure and float(qt.min()) < p.tok_lo) or (not hi_sure and float(qt.max()) > p.tok_hi):
         bad = sc(n, np.bool_)
         tmp = sc(n, np.bool_)
         np.less(qt, p.tok_lo, out=bad)

@@ -365,9 +365,10 @@ def anthropic_one(h: int, w: int, edge: int, cap: int, p: int) -> tuple[int, int
         # side round(m / a) still has at most r of them (by its float value).
         best = max(best, min(p * min(cap // r, ec), math.floor((p * r + 0.5) * a)))
     m = max(min(best, long_ - 1), 1)
-    if not (fits(m, max(round(m / a), 1)) and not (
-        m + 1 < long_ and fits(m + 1, max(round((m + 1) / a), 1))
-    )):
+    if not (
+        fits(m, max(round(m / a), 1))
+        and not (m + 1 < long_ and fits(m + 1, max(round((m + 1) / a), 1)))
+    ):
         rw, rh = anthropic_resized_scalar(long_, short, edge, cap, p)
         m = rw
     s = max(round(m / a), 1)
