@@ -260,7 +260,7 @@ class TestBadInput:
             grid.smart_resize([100, 100, 1], [100, 100, 201], **QWEN25)
 
     def test_aspect_in_a_later_block(self):
-        n = 50_000
+        n = 150_000  # three blocks
         h = np.full(n, 500)
         w = np.full(n, 500)
         w[n - 7] = 500 * 201
@@ -356,7 +356,7 @@ def test_huge_sides_no_overflow(variant):
 def test_many_blocks_match_reference():
     """More items than one block, including resize branches scattered across blocks."""
     rng = np.random.default_rng(7)
-    n = 40_000
+    n = 150_000  # three blocks
     h = np.exp(rng.uniform(0, np.log(30_000), n)).astype(np.int64) + 1
     r = np.exp(rng.uniform(-np.log(150), np.log(150), n))
     w = np.clip(np.rint(h * r), 1, 2**31 - 1).astype(np.int64)

@@ -8,6 +8,7 @@ both against the real packages; see ``test_image_golden.py``.)
 
 from __future__ import annotations
 
+import itertools
 import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -697,3 +698,217 @@ def test_one_image_form_checks_sides_like_the_array_form(name):
     assert all(type(a) is not int and np.asarray(a).dtype == np.int64 for a in out)
     assert all(np.ndim(a) == 0 for a in out)
     assert [int(a) for a in out] == list(_as_tuple(fn(1080, 1920)))
+
+
+# -- the fused outputs and the aspect-ratio tables of the count kernels ------------------------
+
+FUSED = {
+    # (count kernel, the same numbers from the plain kernel)
+    "internvl_tokens": (
+        lambda h, w: ki.internvl_token_counts(
+            h, w, thumbnail=True, scale=256, offset=2, patch_scale=1024
+        ),
+        lambda h, w: (lambda n: (256 * n + 2, 1024 * n))(
+            (lambda t: t + (t > 1))(np.prod(kt.internvl_grid(h, w), axis=0))
+        ),
+    ),
+    "internvl_6_plain_tiles": (
+        lambda h, w: ki.internvl_token_counts(h, w, max_num=6, scale=1),
+        lambda h, w: (np.prod(kt.internvl_grid(h, w, max_num=6), axis=0), 0 * h),
+    ),
+    "llava_next_crops": (
+        lambda h, w: ki.llava_next_token_counts(
+            h, w, pinpoints=PINPOINTS, per_crop=575, crop_scale=577
+        ),
+        lambda h, w: (
+            lambda f: (f[2] * (f[3] + 1) + 575, ((f[0] // 336) * (f[1] // 336) + 1) * 577)
+        )(kt.llava_next_features(h, w, pinpoints=PINPOINTS)),
+    ),
+    "mllama_states": (
+        lambda h, w: ki.mllama_tile_counts(h, w, scale=1601),
+        lambda h, w: 1601 * np.prod(kt.mllama_canvas(h, w), axis=0),
+    ),
+    "openai_patches_multiplier": (
+        lambda h, w: ki.openai_patch_counts(h, w, fit_size=2048, multiplier=Fraction("1.62")),
+        lambda h, w: kp.scale_by_decimal(
+            kp.openai_patches(h, w, fit_size=2048)[0], Fraction("1.62")
+        ),
+    ),
+    "openai_patches_small_cap": (
+        lambda h, w: ki.openai_patch_counts(h, w, patch_size=14, max_patches=300, fit_size=1000),
+        lambda h, w: kp.openai_patches(h, w, patch_size=14, max_patches=300, fit_size=1000)[0],
+    ),
+    "gemini_tokens": (
+        lambda h, w: ki.gemini_tile_counts(h, w, scale=258),
+        lambda h, w: 258 * kt.gemini_tiles(h, w),
+    ),
+    "mistral_rows": (
+        lambda h, w: ki.mistral_token_counts(h, w, patch_size=16, max_image_size=1024),
+        lambda h, w: (lambda rc: (rc[0] * (rc[1] + 1), rc[0] * rc[1], rc[0]))(
+            kp.mistral_patch_grid(h, w, patch_size=16, max_image_size=1024)
+        ),
+    ),
+    "anthropic_high": (
+        lambda h, w: ki.anthropic_token_counts(h, w, max_edge=2576, max_tokens=4784),
+        lambda h, w: kp.anthropic_patches(h, w, max_edge=2576, max_tokens=4784)[0],
+    ),
+    "anthropic_small": (
+        lambda h, w: ki.anthropic_token_counts(h, w, max_edge=1000, max_tokens=100),
+        lambda h, w: kp.anthropic_patches(h, w, max_edge=1000, max_tokens=100)[0],
+    ),
+}
+# The count kernels with a table over aspect ratios, and its cells.
+TABLES = [
+    "internvl_tokens",
+    "internvl_6_plain_tiles",
+    "llava_next_crops",
+    "mllama_states",
+    "openai_patches_multiplier",
+    "openai_patches_small_cap",
+    "anthropic_high",
+    "anthropic_small",
+]
+
+
+def _same(fast, plain):
+    got, want = _as_tuple(fast), _as_tuple(plain)
+    assert len(got) == len(want)
+    for g, e in zip(got, want, strict=True):
+        assert g.dtype == np.int64
+        np.testing.assert_array_equal(g, e)
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+@settings(max_examples=60)
+@given(pairs=image_pair_lists)
+def test_fused_outputs_equal_plain_arithmetic(name, pairs):
+    """The rules' scale, offset, thumbnail, multiplier and wrapper outputs, computed in
+    the count kernels' own pass, equal the same arithmetic on the plain kernels."""
+    fast, plain = FUSED[name]
+    h, w = _arrays(pairs)
+    _same(fast(h, w), plain(h, w))
+    for hh, ww in pairs[:5]:  # and the one-image form
+        assert _as_tuple(fast(hh, ww)) == tuple(
+            int(x[0]) for x in _as_tuple(plain(h[:1] * 0 + hh, w[:1] * 0 + ww))
+        )
+
+
+def _edge_images(cells, scales=(1, 2, 3)):
+    """Images whose w / (h + w) is exactly a cell boundary k / 65536, and their one-pixel
+    neighbours on either side: the images whose cell float rounding decides."""
+    k = np.asarray(cells, np.int64)
+    k = k[(k > 0) & (k < 65536)]
+    hs, ws = [], []
+    for s in scales:
+        for dh, dw in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+            hs.append((65536 - k) * s + dh)
+            ws.append(k * s + dw)
+    h, w = np.concatenate(hs), np.concatenate(ws)
+    keep = (h >= 1) & (w >= 1)
+    return h[keep], w[keep]
+
+
+def _breakpoint_images():
+    """Images at and one pixel off the aspect ratios where a table's value can change:
+    pinpoint and grid ratios, their midpoints, and small-denominator rationals."""
+    ratios = {Fraction(a, b) for a in range(1, 73) for b in range(1, 73)}
+    ratios |= {Fraction(p[1], p[0]) for p in PINPOINTS}
+    grids = sorted({Fraction(c, r) for c in range(1, 41) for r in range(1, 41) if c * r <= 40})
+    ratios |= {(a + b) / 2 for a, b in itertools.pairwise(grids)}
+    ratios |= {Fraction(k * k, 1536) for k in range(1, 200)} | {
+        Fraction(1536, k * k) for k in range(1, 40)
+    }
+    hs, ws = [], []
+    for q in ratios:
+        for s in (1, 5, 37, 401):
+            h, w = q.denominator * s, q.numerator * s
+            for dh, dw in ((0, 0), (1, 0), (0, 1), (-1, 0), (0, -1)):
+                if h + dh >= 1 and w + dw >= 1 and max(h, w) < 2**31:
+                    hs.append(h + dh)
+                    ws.append(w + dw)
+    return np.array(hs), np.array(ws)
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_ratio_tables_at_cell_edges_and_breakpoints(name):
+    """The table kernels equal the plain ones on images right at every cell boundary the
+    table leaves open (and a sample of the others), one pixel either side, and at the
+    aspect ratios where a rule's choice changes."""
+    fast, plain = FUSED[name]
+    rng = np.random.default_rng(17)
+    tables = [
+        ki._internvl_cells(448, 1, 12, True, 256, 2, 1024)[0],
+        ki._llava_cells(tuple(map(tuple, PINPOINTS)), 336, 14, 575, 577)[0],
+        ki._mllama_cells(4),
+        ki._openai_patch_cells(32, 1536, 2048, Fraction("1.62"))[0],
+        ki._anthropic_cells(2576, 4784, 28)[0],
+    ]
+    open_cells = np.unique(np.concatenate([np.flatnonzero(t < 0) for t in tables]))
+    cells = np.concatenate(
+        [open_cells - 1, open_cells, open_cells + 1, rng.integers(1, 65536, 3000)]
+    )
+    h1, w1 = _edge_images(cells)
+    h2, w2 = _breakpoint_images()
+    h, w = np.concatenate([h1, h2]), np.concatenate([w1, w2])
+    _same(fast(h, w), plain(h, w))
+    _same(fast(w, h), plain(w, h))  # both orientations
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_ratio_tables_extreme_and_tiny_images(name):
+    """Thin, tiny and huge images (the tables' first and last cells, images inside a
+    pinpoint, sides at 1 and 2**31 - 1)."""
+    fast, plain = FUSED[name]
+    sides = np.array(
+        [
+            1,
+            2,
+            3,
+            13,
+            14,
+            27,
+            28,
+            29,
+            335,
+            336,
+            337,
+            447,
+            448,
+            449,
+            671,
+            672,
+            1007,
+            1008,
+            1009,
+            2047,
+            2048,
+            2049,
+            2**20,
+            2**31 - 1,
+        ]
+    )
+    h, w = (x.ravel() for x in np.meshgrid(sides, sides))
+    _same(fast(h, w), plain(h, w))
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_count_kernels_in_threads_and_later_blocks(name, monkeypatch):
+    """Split across threads (each with its own scratch), the counts equal one thread's;
+    a bad side in a later block is named by its own index."""
+    from tokenmeter.kernels import _blocks
+
+    rng = np.random.default_rng(23)
+    n = 2 * (1 << 16) + 123
+    h = np.exp(rng.uniform(0, np.log(30_000), n)).astype(np.int64) + 1
+    w = np.exp(rng.uniform(0, np.log(30_000), n)).astype(np.int64) + 1
+    fast, plain = FAST[name]
+    try:
+        want = plain(h, w)
+    except InvalidInputError:
+        return  # transformers' Pixtral rounding refuses some thin image: checked elsewhere
+    monkeypatch.setattr(_blocks, "THREAD_MIN", 1)
+    monkeypatch.setenv("TOKENMETER_THREADS", "3")
+    np.testing.assert_array_equal(fast(h, w), want)
+    h[n - 7] = 0
+    with pytest.raises(InvalidInputError, match=rf"height\[{n - 7}\]"):
+        fast(h, w)

@@ -317,26 +317,30 @@ class LlavaNextAnyresRule(ImageRule):
         side = self.crop_size // self.patch_size
         per_crop = side * side + self.num_additional_image_tokens
         drop = 1 if self.vision_feature_select_strategy == "default" else 0
-        tokens, crops = ki.llava_next_token_counts(
+        # The encoder sees per_crop features of every crop (the base image included).
+        tokens, patches = ki.llava_next_token_counts(
             im.h,
             im.w,
             pinpoints=self.pinpoints,
             crop_size=self.crop_size,
             patch_size=self.patch_size,
             per_crop=per_crop - drop,
+            crop_scale=per_crop,
         )
+        crop = self.crop_size
 
         def derive() -> Arrays:
             bh, bw, gh, gw = kt.llava_next_features(
                 im.h,
                 im.w,
                 pinpoints=self.pinpoints,
-                crop_size=self.crop_size,
+                crop_size=crop,
                 patch_size=self.patch_size,
             )
+            crops = (bh // crop) * (bw // crop) + 1
             return {"grid_h": gh, "grid_w": gw, "tiles": crops, "canvas_h": bh, "canvas_w": bw}
 
-        return im.result(tokens, 0, crops * per_crop, derive)
+        return im.result(tokens, 0, patches, derive)
 
 
 # -- InternVL ------------------------------------------------------------------------------------
@@ -383,22 +387,30 @@ class InternVLDynamicRule(ImageRule):
         if lo > hi:
             raise InvalidInputError(f"min_num = {lo} exceeds max_num = {hi}")
         im = _Images(heights, widths)
-        n = ki.internvl_tile_counts(im.h, im.w, tile_size=self.tile_size, min_num=lo, max_num=hi)
-        tiles = n + (n > 1) if self.use_thumbnail else n
         side = self.tile_size // self.patch_size
+        thumb = self.use_thumbnail
+        # tokens = tokens_per_tile * tiles + wrappers and patches = side² * tiles, where
+        # tiles = cols * rows (+1 thumbnail), computed in the kernel's own pass.
+        tokens, patches = ki.internvl_token_counts(
+            im.h,
+            im.w,
+            tile_size=self.tile_size,
+            min_num=lo,
+            max_num=hi,
+            thumbnail=thumb,
+            scale=self.tokens_per_tile,
+            offset=self.wrapper_tokens,
+            patch_scale=side * side,
+        )
 
         def derive() -> Arrays:
             cols, rows = kt.internvl_grid(
                 im.h, im.w, tile_size=self.tile_size, min_num=lo, max_num=hi
             )
-            return {"grid_h": rows, "grid_w": cols, "tiles": tiles}
+            n = cols * rows
+            return {"grid_h": rows, "grid_w": cols, "tiles": n + (n > 1) if thumb else n}
 
-        return im.result(
-            self.tokens_per_tile * tiles + self.wrapper_tokens,
-            self.wrapper_tokens,
-            tiles * (side * side),
-            derive,
-        )
+        return im.result(tokens, self.wrapper_tokens, patches, derive)
 
 
 # -- Pixtral / Mistral ---------------------------------------------------------------------------
@@ -438,17 +450,15 @@ class MistralPatchGridRule(ImageRule):
             "rounding": self.rounding,
         }
         im = _Images(heights, widths)
-        tokens, patches = ki.mistral_token_counts(im.h, im.w, **kw)
+        # One [IMG_BREAK] or [IMG_END] per row: the rows are the wrapper tokens.
+        tokens, patches, wrappers = ki.mistral_token_counts(im.h, im.w, **kw)
         p = self.patch_size * self.merge_size
 
         def derive() -> Arrays:
             rows, cols = kp.mistral_patch_grid(im.h, im.w, **kw)
             return {"resized_h": rows * p, "resized_w": cols * p, "grid_h": rows, "grid_w": cols}
 
-        # rows = tokens / (cols + 1) and patches = rows * cols * m²: the wrapper count
-        # (one [IMG_BREAK] or [IMG_END] per row) is tokens - patches / m².
-        m2 = self.merge_size * self.merge_size
-        return im.result(tokens, tokens - patches // m2, patches, derive)
+        return im.result(tokens, wrappers, patches, derive)
 
 
 # -- Llama 3.2 Vision ------------------------------------------------------------------------------
@@ -483,17 +493,20 @@ class MllamaTilesRule(ImageRule):
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """One decoder token, or ``states_per_tile`` per tile."""
         im = _Images(heights, widths)
-        tiles = ki.mllama_tile_counts(
-            im.h, im.w, tile_size=self.tile_size, max_tiles=self.max_tiles
+        states = ki.mllama_tile_counts(
+            im.h,
+            im.w,
+            tile_size=self.tile_size,
+            max_tiles=self.max_tiles,
+            scale=self.states_per_tile,
         )
-        states = tiles * self.states_per_tile
         tokens = states if self.bill == "tiles" else im.full(1)
 
         def derive() -> Arrays:
             rows, cols = kt.mllama_canvas(
                 im.h, im.w, tile_size=self.tile_size, max_tiles=self.max_tiles
             )
-            return {"grid_h": rows, "grid_w": cols, "tiles": tiles}
+            return {"grid_h": rows, "grid_w": cols, "tiles": rows * cols}
 
         return im.result(tokens, 0, states, derive)
 
@@ -620,12 +633,12 @@ class OpenAIPatchesRule(ImageRule):
             "fit_size": self.fit_size,
         }
         im = _Images(heights, widths)
-        patches = ki.openai_patch_counts(im.h, im.w, **kw)
+        tokens = ki.openai_patch_counts(im.h, im.w, multiplier=self._ratio, **kw)
         whole = self._ratio.denominator == 1
         p = self.patch_size
 
         def derive() -> Arrays:
-            _, cols, rows = kp.openai_patches(im.h, im.w, **kw)
+            patches, cols, rows = kp.openai_patches(im.h, im.w, **kw)
             return {
                 "grid_h": rows,
                 "grid_w": cols,
@@ -635,7 +648,7 @@ class OpenAIPatchesRule(ImageRule):
             }
 
         return im.result(
-            kp.scale_by_decimal(patches, self._ratio),
+            tokens,
             0,
             derive=derive,
             exact=whole,
@@ -717,13 +730,11 @@ class GeminiTilesRule(ImageRule):
     def evaluate(self, heights: np.ndarray, widths: np.ndarray, **opts: Any) -> RuleResult:
         """``tile_tokens`` per estimated tile."""
         im = _Images(heights, widths)
-        tiles = ki.gemini_tile_counts(
-            im.h, im.w, small_side=self.small_side, tile_size=self.tile_size
-        )
+        kw = {"small_side": self.small_side, "tile_size": self.tile_size}
         return im.result(
-            tiles * self.tile_tokens,
+            ki.gemini_tile_counts(im.h, im.w, scale=self.tile_tokens, **kw),
             0,
-            derive=lambda: {"tiles": tiles},
+            derive=lambda: {"tiles": ki.gemini_tile_counts(im.h, im.w, **kw)},
             exact=False,
             method=(
                 f"{self.tile_tokens} per image <= {self.small_side} px, else per "

@@ -10,20 +10,24 @@ for the same bad value, built by :func:`~tokenmeter.kernels._intmath.as_sides`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 
 from ..errors import InvalidInputError
+from ._blocks import BLOCK, Scratch, run_blocks
 from ._intmath import I64, MAX_SIDE, as_sides, broadcast_same
 
 __all__ = [
     "Rounding",
+    "SideBlock",
     "check_block",
     "int_param",
     "one_image",
     "prepare_sides",
     "rounding_param",
+    "walk_sides",
 ]
 
 Rounding = Literal["round", "floor"]
@@ -86,3 +90,61 @@ def check_block(hb: I64, wb: I64, h: I64, w: I64) -> tuple[int, int, int, int]:
         as_sides(h, w)
         raise AssertionError("unreachable: a block failed the side checks")  # pragma: no cover
     return hmin, hmax, wmin, wmax
+
+
+class SideBlock:
+    """One block of a call's sides, checked, with its scratch and its output slices.
+
+    ``hb``/``wb`` are the block's int64 sides, ``ext`` their ``(hmin, hmax, wmin, wmax)``
+    and ``start`` the first item's index (for error messages).
+    """
+
+    __slots__ = ("ext", "hb", "n", "outs", "sc", "start", "wb")
+
+    def __init__(
+        self,
+        hb: I64,
+        wb: I64,
+        ext: tuple[int, int, int, int],
+        start: int,
+        sc: Scratch,
+        outs: list[I64],
+    ) -> None:
+        self.hb, self.wb, self.ext, self.start, self.sc = hb, wb, ext, start, sc
+        self.n = hb.shape[0]
+        self.outs = outs
+
+    def f64(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sides as float64 work arrays (exact: every side is below 2**31)."""
+        hf, wf = self.sc(self.n), self.sc(self.n)
+        np.copyto(hf, self.hb, casting="unsafe")
+        np.copyto(wf, self.wb, casting="unsafe")
+        return hf, wf
+
+    def work(self, dtype: type = np.float64) -> np.ndarray:
+        """A block-sized work array."""
+        return self.sc(self.n, dtype)
+
+    def out(self, k: int) -> I64:
+        """The block's slice of output ``k``."""
+        return self.outs[k][self.start : self.start + self.n]
+
+
+def walk_sides(
+    heights: Any, widths: Any, n_out: int, fn: Callable[[SideBlock], None], block: int = BLOCK
+) -> list[I64]:
+    """Call ``fn`` on every block of checked sides; return ``n_out`` int64 outputs of the
+    inputs' shape, which ``fn`` fills through :meth:`SideBlock.out`.
+
+    Blocks run in worker threads for large inputs (:func:`~tokenmeter.kernels._blocks.run_blocks`),
+    each checking its own sides while they are in cache.
+    """
+    h, w, shape = prepare_sides(heights, widths)
+    outs = [np.empty(h.shape, np.int64) for _ in range(n_out)]
+
+    def one_block(start: int, stop: int, sc: Scratch) -> None:
+        hb, wb = h[start:stop], w[start:stop]
+        fn(SideBlock(hb, wb, check_block(hb, wb, h, w), start, sc, outs))
+
+    run_blocks(one_block, h.shape[0], block)
+    return [o.reshape(shape) for o in outs]

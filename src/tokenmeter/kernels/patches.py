@@ -208,8 +208,9 @@ def openai_patches_one(h: int, w: int, p: int, cap: int, fit: int) -> tuple[int,
     return min(c2 * r2, cap), c2, r2
 
 
-def scale_by_decimal(counts: I64, multiplier: Fraction) -> I64:
-    """``counts * multiplier`` rounded half up to an integer, in exact integers."""
+def scale_by_decimal(counts: Any, multiplier: Fraction) -> Any:
+    """``counts * multiplier`` rounded half up to an integer, in exact integers (int64
+    arrays or Python ints)."""
     num, den = multiplier.numerator, multiplier.denominator
     if num < 0:
         raise InvalidInputError(f"multiplier must be >= 0, got {multiplier}")
