@@ -129,7 +129,7 @@ def _probe_guarded(g: Guard) -> MediaInfo:
         if kind == "image":
             from .image import probe_image
 
-            return probe_image(g, fmt)
+            return probe_image(g, fmt, head)
         if kind == "audio":
             from .audio import probe_audio
 
