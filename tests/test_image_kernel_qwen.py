@@ -144,7 +144,7 @@ def _outcome(fn, *args, **kw):
     [*CONFIGS, {"factor": 28, "min_pixels": 3136, "max_pixels": 3136}],
     ids=["qwen2.5", "qwen3", "dashscope", "zero-sides"],
 )
-@settings(max_examples=60)  # up to 40 images each; the golden tests run thousands more
+@settings(max_examples=40)  # up to 40 images each; the golden tests run thousands more
 @given(pairs=st.lists(st.tuples(sides, sides), min_size=1, max_size=40))
 def test_one_image_form_equals_array_form_and_reference(variant, cfg, pairs):
     """One image given as Python ints (the scalar API's path) gives Python ints equal to

@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 Rounding = Literal["round", "floor"]
+_MIN = np.minimum.reduce
+_MAX = np.maximum.reduce
 
 
 def int_param(name: str, value: object, low: int = 1, high: int = MAX_SIDE) -> int:
@@ -84,8 +86,10 @@ def prepare_sides(heights: object, widths: object) -> tuple[I64, I64, tuple[int,
 def check_block(hb: I64, wb: I64, h: I64, w: I64) -> tuple[int, int, int, int]:
     """``(hmin, hmax, wmin, wmax)`` of a block; if any side is outside 1..2**31 - 1, the
     whole input is re-checked to raise the error naming the first bad value."""
-    hmin, hmax = int(hb.min()), int(hb.max())
-    wmin, wmax = int(wb.min()), int(wb.max())
+    # The ufuncs' reduce directly: ndarray.min/max add a Python wrapper per call, which
+    # is most of the cost of a small call.
+    hmin, hmax = int(_MIN(hb)), int(_MAX(hb))
+    wmin, wmax = int(_MIN(wb)), int(_MAX(wb))
     if hmin < 1 or wmin < 1 or hmax > MAX_SIDE or wmax > MAX_SIDE:
         as_sides(h, w)
         raise AssertionError("unreachable: a block failed the side checks")  # pragma: no cover
