@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,6 +47,7 @@ from ._intmath import I64, INT64_MAX
 
 __all__ = [
     "QWEN_VARIANTS",
+    "resize_one",
     "smart_resize",
     "smart_resize_grid",
     "smart_resize_scalar",
@@ -194,29 +196,78 @@ def _zero_error(h: int, w: int, hb: int, wb: int, p: _Params, index: int) -> Inv
     )
 
 
-def _scalar(h: int, w: int, p: _Params, index: int) -> tuple[int, int]:
-    f = p.factor
-    if max(h, w) / min(h, w) > p.max_ratio:
-        raise _ratio_error(h, w, p, index)
+def resize_one(
+    h: int,
+    w: int,
+    factor: int,
+    min_pixels: int | float,
+    max_pixels: int | float,
+    max_ratio: float,
+    clamp_first: bool,
+    clamp_floor: bool,
+    ratio_error: Callable[[int, int], Exception],
+    zero_error: Callable[[int, int], Exception],
+    frames: int = 1,
+    temporal: int = 1,
+    upscale: bool = False,
+) -> tuple[int, int]:
+    """``smart_resize`` in the reference's own Python arithmetic: the resized sides.
+
+    Python ints, ``round``, ``math.sqrt`` and ``math.floor``/``math.ceil`` on floats, as
+    every published variant computes them; the image kernels' one-image form and their
+    exact fallback, and the video kernels' per-video bounds
+    (:func:`~tokenmeter.kernels.video.bounded_grid`), all run on this. For a video,
+    ``t_bar = round(frames / temporal) * temporal`` frames share the bounds and ``beta``
+    uses the true frame count (Qwen3-VL; 1 and 1 for an image), and ``upscale`` first
+    scales sides below ``factor`` up, truncating with ``int()`` (Qwen3-VL).
+
+    Raises:
+        The caller's ``ratio_error(h, w)`` for an aspect ratio beyond ``max_ratio`` and
+        ``zero_error(h_bar, w_bar)`` for a zero side (the reference cannot process it).
+    """
+    f = factor
+    if upscale and (h < f or w < f):
+        scale = max(f / h, f / w)
+        h = int(h * scale)
+        w = int(w * scale)
+    if max(h, w) / min(h, w) > max_ratio:
+        raise ratio_error(h, w)
     hb = round(h / f) * f
     wb = round(w / f) * f
-    if p.clamp_first:
+    if clamp_first:
         hb = max(f, hb)
         wb = max(f, wb)
-    if hb * wb > p.max_pixels:
-        beta = math.sqrt((h * w) / p.max_pixels)
+    tb = round(frames / temporal) * temporal
+    if tb * hb * wb > max_pixels:
+        beta = math.sqrt((frames * h * w) / max_pixels)
         hb = math.floor(h / beta / f) * f
         wb = math.floor(w / beta / f) * f
-        if p.clamp_floor:
+        if clamp_floor:
             hb = max(f, hb)
             wb = max(f, wb)
-    elif hb * wb < p.min_pixels:
-        beta = math.sqrt(p.min_pixels / (h * w))
+    elif tb * hb * wb < min_pixels:
+        beta = math.sqrt(min_pixels / (frames * h * w))
         hb = math.ceil(h * beta / f) * f
         wb = math.ceil(w * beta / f) * f
     if hb <= 0 or wb <= 0:
-        raise _zero_error(h, w, hb, wb, p, index)
+        raise zero_error(hb, wb)
     return hb, wb
+
+
+def _scalar(h: int, w: int, p: _Params, index: int) -> tuple[int, int]:
+    """:func:`resize_one` for image ``index`` with the call's constants."""
+    return resize_one(
+        h,
+        w,
+        p.factor,
+        p.min_pixels,
+        p.max_pixels,
+        p.max_ratio,
+        p.clamp_first,
+        p.clamp_floor,
+        lambda a, b: _ratio_error(a, b, p, index),
+        lambda hb, wb: _zero_error(h, w, hb, wb, p, index),
+    )
 
 
 # -- the vectorized kernel --------------------------------------------------------------

@@ -46,6 +46,7 @@ import numpy.typing as npt
 from ..errors import InvalidInputError
 from ._blocks import BLOCK, Scratch, run_blocks, work
 from ._intmath import I64, ceil_div
+from .grid import resize_one
 
 __all__ = [
     "bounded_grid",
@@ -664,35 +665,25 @@ def _zero_error(index: int, h: int, w: int, hb: int, wb: int, p: _Resize) -> Inv
 def _resize_one(
     n: int, h: int, w: int, lo: int, hi: float, p: _Resize, index: int
 ) -> tuple[int, int]:
-    """``smart_resize`` for one video in the reference's Python arithmetic; grid sides."""
-    f = p.factor
-    h0, w0 = h, w
-    if p.upscale and (h < f or w < f):
-        scale = max(f / h, f / w)
-        h = int(h * scale)
-        w = int(w * scale)
-    if max(h, w) / min(h, w) > p.max_ratio:
-        raise _ratio_error(index, h, w, p)
-    hb = round(h / f) * f
-    wb = round(w / f) * f
-    if p.clamp_first:
-        hb = max(f, hb)
-        wb = max(f, wb)
-    tb = round(n / p.temporal) * p.temporal
-    if tb * hb * wb > hi:
-        beta = math.sqrt((n * h * w) / hi)
-        hb = math.floor(h / beta / f) * f
-        wb = math.floor(w / beta / f) * f
-        if p.clamp_floor:
-            hb = max(f, hb)
-            wb = max(f, wb)
-    elif tb * hb * wb < lo:
-        beta = math.sqrt(lo / (n * h * w))
-        hb = math.ceil(h * beta / f) * f
-        wb = math.ceil(w * beta / f) * f
-    if hb <= 0 or wb <= 0:
-        raise _zero_error(index, h0, w0, hb, wb, p)
-    return hb // f, wb // f
+    """``smart_resize`` for one video in the reference's Python arithmetic (the image
+    kernels' :func:`~tokenmeter.kernels.grid.resize_one`, with the video's frames); grid
+    sides."""
+    hb, wb = resize_one(
+        h,
+        w,
+        p.factor,
+        lo,
+        hi,
+        p.max_ratio,
+        p.clamp_first,
+        p.clamp_floor,
+        lambda a, b: _ratio_error(index, a, b, p),
+        lambda rh, rw: _zero_error(index, h, w, rh, rw, p),
+        frames=n,
+        temporal=p.temporal,
+        upscale=p.upscale,
+    )
+    return hb // p.factor, wb // p.factor
 
 
 @functools.lru_cache(maxsize=64)
