@@ -752,14 +752,8 @@ FUSED = {
             kp.mistral_patch_grid(h, w, patch_size=16, max_image_size=1024)
         ),
     ),
-    "anthropic_high": (
-        lambda h, w: ki.anthropic_token_counts(h, w, max_edge=2576, max_tokens=4784),
-        lambda h, w: kp.anthropic_patches(h, w, max_edge=2576, max_tokens=4784)[0],
-    ),
-    "anthropic_small": (
-        lambda h, w: ki.anthropic_token_counts(h, w, max_edge=1000, max_tokens=100),
-        lambda h, w: kp.anthropic_patches(h, w, max_edge=1000, max_tokens=100)[0],
-    ),
+    "anthropic_high": FAST["anthropic_high"],
+    "anthropic_small": FAST["anthropic_small"],
 }
 # The count kernels with a table over aspect ratios, and its cells.
 TABLES = [
