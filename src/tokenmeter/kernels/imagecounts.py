@@ -634,17 +634,9 @@ def _llava_unpad(
 ) -> tuple[I64, I64]:
     """Tokens and scaled crops of images whose pinpoints (indices ``pick``) are known:
     the unpadding, in the reference's own float steps."""
-    side = crop // patch
     bh = np.array([p[0] for p in pins], np.int64)[pick]
     bw = np.array([p[1] for p in pins], np.int64)[pick]
-    cur_h = side * (bh // crop)
-    cur_w = side * (bw // crop)
-    hf, wf = hs.astype(F64), ws.astype(F64)
-    wider = wf / hf > cur_w / cur_h
-    new_h = _t._int_round7(hf * (cur_w / wf))
-    new_w = _t._int_round7(wf * (cur_h / hf))
-    gh = np.where(wider, cur_h - 2 * ((cur_h - new_h) // 2), cur_h)
-    gw = np.where(wider, cur_w, cur_w - 2 * ((cur_w - new_w) // 2))
+    gh, gw = _t.llava_unpad(hs.astype(F64), ws.astype(F64), bh, bw, crop, patch)
     return gh * (gw + 1) + per_crop, ((bh // crop) * (bw // crop) + 1) * crop_scale
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "llava_next_features",
     "llava_next_one",
     "llava_pins",
+    "llava_unpad",
     "mllama_candidates",
     "mllama_canvas",
     "mllama_canvas_one",
@@ -501,18 +502,25 @@ def llava_next_features(
         best = np.where(take, k, best)
     bh = np.array([p[0] for p in pins], np.int64)[best]
     bw = np.array([p[1] for p in pins], np.int64)[best]
+    gh, gw = llava_unpad(hf, wf, bh, bw, crop, patch)
+    return bh, bw, gh, gw
+
+
+def llava_unpad(
+    hf: np.ndarray, wf: np.ndarray, bh: I64, bw: I64, crop: int, patch: int
+) -> tuple[I64, I64]:
+    """The unpadded feature grid of images ``hf x wf`` (float64) on pinpoints ``bh x bw``:
+    ``LlavaNextProcessor._get_unpadded_features``, with the reference's float
+    expressions (the aspect comparison, ``int(round(x, 7))``)."""
     per_side = crop // patch
     cur_h = per_side * (bh // crop)
     cur_w = per_side * (bw // crop)
-    # Aspect comparison and the unpadding, with the reference's float expressions.
-    orig_ar = wf / hf
-    cur_ar = cur_w / cur_h
-    wider = orig_ar > cur_ar
+    wider = wf / hf > cur_w / cur_h
     new_h = _int_round7(hf * (cur_w / wf))
     new_w = _int_round7(wf * (cur_h / hf))
     gh = np.where(wider, cur_h - 2 * ((cur_h - new_h) // 2), cur_h)
     gw = np.where(wider, cur_w, cur_w - 2 * ((cur_w - new_w) // 2))
-    return bh, bw, gh, gw
+    return gh, gw
 
 
 Pins = tuple[tuple[int, int], ...]
