@@ -37,6 +37,8 @@ _MAX = np.maximum.reduce
 
 def int_param(name: str, value: object, low: int = 1, high: int = MAX_SIDE) -> int:
     """A kernel constant: an int (a numpy integer too, never a bool) in ``low..high``."""
+    if type(value) is int and low <= value <= high:  # the common case, first: one image's
+        return value  # count checks half a dozen constants, and isinstance costs more
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InvalidInputError(f"{name} must be an int, got {value!r}")
     v = int(value)

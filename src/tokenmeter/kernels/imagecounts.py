@@ -740,7 +740,7 @@ def _internvl_cells(
     tile count whose area threshold the image passes, capped at ``max_num``), the tokens
     ``scale * tiles + offset`` and patches ``pscale * tiles`` of the chosen grid, with a
     thumbnail tile when ``thumbnail`` and more than one tile."""
-    values, groups = _t._internvl_group_lists(min_num, max_num)
+    values, groups = _t.internvl_group_lists(min_num, max_num)
     mids = [(values[i] + values[i + 1]) / 2 for i in range(len(values) - 1)]
     r_lo, r_hi = _ratio_cells()
     group = np.zeros(r_lo.shape, np.int64)

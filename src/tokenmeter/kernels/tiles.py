@@ -40,6 +40,7 @@ __all__ = [
     "gemini_tiles_of",
     "internvl_grid",
     "internvl_grid_one",
+    "internvl_group_lists",
     "internvl_ratios",
     "llava_next_features",
     "llava_next_one",
@@ -387,7 +388,7 @@ def internvl_grid(
 
 
 @lru_cache(maxsize=64)
-def _internvl_group_lists(
+def internvl_group_lists(
     min_num: int, max_num: int
 ) -> tuple[tuple[float, ...], tuple[tuple[tuple[int, int], ...], ...]]:
     """:func:`_internvl_groups` as Python tuples: the distinct ratios, ascending, and each
@@ -404,7 +405,7 @@ def internvl_grid_one(h: int, w: int, tile: int, min_num: int, max_num: int) -> 
     """:func:`internvl_grid` for one image, by the array path's rule: the nearer of the two
     ratios around ``w / h`` (the reference loop itself on an exact float tie), then the
     area rule within that ratio's grids."""
-    values, groups = _internvl_group_lists(min_num, max_num)
+    values, groups = internvl_group_lists(min_num, max_num)
     ar = w / h
     k = bisect.bisect_right(values, ar) - 1  # values[k] <= ar < values[k+1]
     last = len(values) - 1
