@@ -337,13 +337,13 @@ def openai_patch_counts(
         np.copyto(out, raw, casting="unsafe")
         tmp = b.work(np.int64)
         if over.any():
-            np.take(over_of, cell, out=cell, mode="clip")
-            _select(out, over, cell, tmp)
+            vals = np.take(over_of, cell, out=b.work(np.int64), mode="clip")
+            _select(out, over, vals, tmp)
         if fitted is not None:
             sp = b.work(np.int64)
             np.copyto(sp, short_, casting="unsafe")
-            np.take(fitted_of, sp, out=sp, mode="clip")
-            _select(out, fitted, sp, tmp)
+            vals = np.take(fitted_of, sp, out=b.work(np.int64), mode="clip")
+            _select(out, fitted, vals, tmp)
         bad = np.less(out, 0, out=over)
         if bad.any():
             _leftovers(
@@ -691,9 +691,12 @@ def llava_next_token_counts(
         np.take(cells[0], cell, out=out_t, mode="clip")
         np.take(cells[1], cell, out=out_c, mode="clip")
         bad = np.less(out_t, 0, out=b.work(np.bool_))
+        # Images whose pinpoint is known but not their unpadding, in one pass: those
+        # inside a pinpoint (the table assumes every pinpoint scales the image down),
+        # and those in a cell that settles the choice but not the unpadding.
+        known: list[tuple[I64, I64]] = []
         if hmin <= max_h and wmin <= max_w:
-            # Images no larger than the largest pinpoint in either side may fit in one
-            # (then it does not scale them down, as the table assumes): find those.
+            # Images no larger than the largest pinpoint in either side may fit in one.
             small = np.less_equal(hf, max_h, out=b.work(np.bool_))
             small &= np.less_equal(wf, max_w, out=b.work(np.bool_))
             cand = np.flatnonzero(small)
@@ -702,20 +705,18 @@ def llava_next_token_counts(
             for ph, pw in pins:
                 inside |= (hs <= ph) & (ws <= pw)
             if inside.any():
-                idx = cand[inside]
-                hi_, wi_ = hs[inside], ws[inside]
-                pick = _llava_inside(hi_, wi_, pins)
-                out_t[idx], out_c[idx] = _llava_unpad(hi_, wi_, pick, *consts)
-                bad[idx] = False
+                known.append((cand[inside], _llava_inside(hs[inside], ws[inside], pins)))
+                bad[cand[inside]] = False
         if bad.any():
-            # Cells whose choice is settled but whose unpadding steps inside the cell.
             idx = np.flatnonzero(bad)
             pick = cells[2][cell[idx]]
-            known = pick >= 0
-            if known.any():
-                k = idx[known]
-                out_t[k], out_c[k] = _llava_unpad(b.hb[k], b.wb[k], pick[known], *consts)
-                bad[k] = False
+            settled = pick >= 0
+            known.append((idx[settled], pick[settled]))
+            bad[idx[settled]] = False
+        if known:
+            idx = np.concatenate([k[0] for k in known])
+            pick = np.concatenate([k[1] for k in known])
+            out_t[idx], out_c[idx] = _llava_unpad(b.hb[idx], b.wb[idx], pick, *consts)
         if bad.any():
             _leftovers(
                 b,
@@ -821,7 +822,7 @@ def internvl_token_counts(
     def block(b: SideBlock) -> None:
         hf, wf = b.f64()
         cell = _cells(b, hf, wf)
-        g = np.take(group, cell, out=cell, mode="clip")
+        g = np.take(group, cell, out=b.work(np.int64), mode="clip")
         a = np.multiply(hf, wf, out=hf)  # exact where it matters (see above)
         a *= 2.0
         a -= 1.0
