@@ -400,6 +400,20 @@ def test_jpeg_declared_sizes_beyond_the_bomb_limit(w: int, h: int) -> None:
     assert ref.decompression_bomb == (w * h > Image.MAX_IMAGE_PIXELS)
 
 
+def test_jpeg_exif_after_the_frame_header_at_the_64k_boundary() -> None:
+    # The Pillow path parses the first 64 KiB; Pillow's parser stops quietly at the end
+    # of its input, so a segment boundary at exactly 64 KiB between the SOF and the start
+    # of scan used to hide an EXIF block after it (orientation 1). It re-reads the file
+    # now, and both paths see the EXIF block.
+    base = _jpeg((40, 30))
+    dht = _at(base, 0xC4)
+    pad = 65_536 - dht - 4
+    data = base[:dht] + _seg(0xFE, b"c" * pad) + _seg(0xE1, _exif(6, "<")) + base[dht:]
+    assert _at(data, 0xE1) == 65_536
+    ref = check_same(data, fast=True)
+    assert (ref.width, ref.height, ref.orientation) == (30, 40, 6)
+
+
 def test_jpeg_truncated_at_every_byte_of_the_header() -> None:
     data = _jpeg((40, 30), exif=_exif(8, ">"), icc_profile=b"p" * 300, comment=b"c")
     sos = _at(data, 0xDA)

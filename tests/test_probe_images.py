@@ -161,6 +161,31 @@ def test_animated_webp_with_orientation() -> None:
     assert (info.width, info.height, info.frames, info.orientation) == (13, 21, 3, 6)
 
 
+def test_large_animated_webp_with_orientation() -> None:
+    # Noisy frames: the chunk walk crosses many of its reads, and the EXIF chunk comes
+    # after all the frames.
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    ims = [Image.fromarray(rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)) for _ in range(12)]
+    buf = io.BytesIO()
+    ims[0].save(
+        buf,
+        "WEBP",
+        save_all=True,
+        append_images=ims[1:],
+        lossless=True,
+        exif=mf.exif_orientation(6),
+        duration=40,
+    )
+    data = buf.getvalue()
+    assert len(data) > 4 * 16_384
+    info = tm.probe(data)
+    # Stored 48 wide, 64 high; orientation 6 shows it 64 x 48.
+    assert (info.width, info.height, info.frames, info.orientation) == (64, 48, 12, 6)
+    assert (info.width, info.height, info.frames) == _expected(data)
+
+
 def test_lossy_and_lossless_webp_match_pillow() -> None:
     for kw in ({"quality": 40}, {"lossless": True}):
         data = mf.image("WEBP", (97, 31), **kw)
@@ -187,6 +212,27 @@ def test_gif_frames_match_pillow_for_odd_layouts() -> None:
     info = tm.probe(buf.getvalue())
     assert (info.width, info.height, info.frames) == _expected(buf.getvalue())
     assert info.frames == 6
+
+
+@pytest.mark.parametrize("frames", [2, 7])
+def test_large_gif_frames_match_pillow(frames: int) -> None:
+    # Noisy frames: the image data runs over many of the walker's 64 KiB reads, and data
+    # sub-blocks straddle their ends (the walk once lost its place there and counted 2
+    # frames of 10).
+    import numpy as np
+
+    rng = np.random.default_rng(frames)
+    ims = [
+        Image.fromarray(rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)).convert("P")
+        for _ in range(frames)
+    ]
+    buf = io.BytesIO()
+    ims[0].save(buf, "GIF", save_all=True, append_images=ims[1:], duration=40, loop=0)
+    data = buf.getvalue()
+    assert len(data) > frames * 40_000
+    info = tm.probe(data)
+    assert (info.width, info.height, info.frames) == _expected(data)
+    assert info.frames == frames
 
 
 # -- decompression bombs: sizes from the header, never decoded ---------------------------

@@ -290,12 +290,25 @@ def png(g: Guard, head: bytes) -> tuple[int, int, int, bytes | None, tuple[int, 
         g: the guarded input (a PNG by its signature).
         head: the input's first bytes (already read by the sniffer), or ``b""``.
     """
-    if _load_truncated():
-        return None
+    if getattr(sys.modules.get("PIL.ImageFile"), "LOAD_TRUNCATED_IMAGES", False):
+        return None  # see _load_truncated (inlined: this runs for every PNG)
     buf, base = head, 0
     pos = 8
     size = g.size
     ihdr: tuple[int, int, int] | None = None  # width, height, colour type
+    if head[8:16] == b"\x00\x00\x00\rIHDR" and len(head) >= 33:
+        # The IHDR every PNG starts with, read here rather than in the loop below.
+        w, h, depth, colour, _, filt, _ = _IHDR.unpack_from(head, 16)
+        if (
+            zlib.crc32(head[12:29]) != int.from_bytes(head[29:33], "big")
+            or not w
+            or not h
+            or filt
+            or (depth, colour) not in _MODES
+        ):
+            return None  # the same checks as in the loop
+        ihdr = w, h, colour
+        pos = 33
     frames: int | None = None  # acTL's count
     seq: int | None = None  # the last fcTL sequence number
     bbox = False  # an fcTL came before the image data

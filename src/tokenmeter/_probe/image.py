@@ -99,9 +99,9 @@ def probe_image(g: Guard, fmt: str, head: bytes = b"") -> ImageInfo:
             parsers a read); ``b""`` when not at hand.
     """
     if fmt == "GIF":
-        w, h, frames, orientation, name = *_gif(g), 1, "GIF"
+        w, h, frames, orientation, name = *_gif(g, head), 1, "GIF"
     elif fmt == "WEBP":
-        w, h, frames, orientation = _webp(g)
+        w, h, frames, orientation = _webp(g, head)
         name = "WEBP"
     else:
         w, h, frames, orientation, name = _pillow(g, fmt, head)
@@ -296,6 +296,8 @@ def _png_late_exif(g: Guard, first: tuple[int, int] | None = None) -> int:
     at, tail = size, b""
     if size <= _SMALL_TAIL + 8:
         at, tail = 8, g.pread(8, size - 8)
+        if b"eXIf" not in tail:
+            return 1  # the whole file is at hand: no chain below can hold an eXIf chunk
     if first is not None and first[1] > 0 and first[0] >= 8:
         start, length = first
         step = length + 12
@@ -338,6 +340,8 @@ def _after_idat(buf: bytes, pos: int) -> int | None:
     """The orientation in the chunks from ``pos`` to the end of ``buf`` if they tile it
     exactly, end at IEND and hold no IDAT (``pos`` is then just past the last IDAT);
     else None."""
+    if len(buf) - pos == 12 and buf[pos : pos + 8] == b"\x00\x00\x00\x00IEND":
+        return 1  # only IEND after the image data (what _chain would find, for less)
     chain = _chain(buf, pos) if pos <= len(buf) else None
     if chain is None or any(kind == b"IDAT" for kind, _, _ in chain):
         return None
@@ -418,66 +422,64 @@ def _tiff_pages(g: Guard) -> int:
 # -- GIF ------------------------------------------------------------------------------
 
 
-class _Blocks:
-    """Buffered reads over the guard, so GIF's 255-byte sub-blocks cost no call each."""
-
-    __slots__ = ("buf", "g", "i")
-
-    def __init__(self, g: Guard, start: int) -> None:
-        self.g = g
-        g.seek(start)
-        self.buf = b""
-        self.i = 0
-
-    def take(self, n: int) -> bytes:
-        if self.i + n > len(self.buf):
-            self.buf = self.buf[self.i :] + self.g.read(max(n, 65_536))
-            self.i = 0
-        out = self.buf[self.i : self.i + n]
-        self.i += len(out)
-        return out
-
-    def skip_subblocks(self) -> bool:
-        """Skip data sub-blocks up to the terminator; False at end of data."""
-        while True:
-            if self.i >= len(self.buf):
-                self.buf = self.g.read(65_536)
-                self.i = 0
-                if not self.buf:
-                    return False
-            n = self.buf[self.i]
-            if n == 0:
-                self.i += 1
-                return True
-            self.i += 1 + n
+#: Bytes read at a time by the GIF block walk.
+_GIF_WINDOW = 65_536
 
 
-def _gif(g: Guard) -> tuple[int, int, int]:
-    hdr = g.pread(0, 13)
+def _gif(g: Guard, head: bytes = b"") -> tuple[int, int, int]:
+    """(width, height, frames): the blocks walked from the logical screen descriptor to the
+    trailer, counting image descriptors; the image data's sub-blocks are skipped by their
+    length bytes, over 64 KiB reads at absolute offsets (a sub-block may run past the end
+    of one read: the walk goes on from where it ends, not from the start of the next)."""
+    hdr = head[:13] if len(head) >= 13 else g.pread(0, 13)
     if len(hdr) < 13:
         raise CorruptMediaError(f"{g.name}: truncated GIF header ({len(hdr)} bytes)", source=g.name)
     w, h, packed = struct.unpack_from("<HHB", hdr, 6)
     pos = 13 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0)
-    b = _Blocks(g, pos)
+    size = g.size
+    buf, base = head, 0  # the file's bytes [base, base + len(buf)) at hand
     frames = 0
     while True:
-        kind = b.take(1)
-        if kind == b",":  # image descriptor
-            d = b.take(9)
-            if len(d) < 9:
+        # A block: "," + 9-byte image descriptor, or "!" + label; then data sub-blocks.
+        off = pos - base
+        if off + 10 > len(buf) and base + len(buf) < size:
+            buf, base, off = g.pread(pos, _GIF_WINDOW), pos, 0
+        if off >= len(buf):
+            break  # end of file (or a bound tripped: checked below)
+        kind = buf[off]
+        if kind == 0x2C:  # "," image descriptor
+            if off + 10 > len(buf):
                 break
-            if d[8] & 0x80:
-                b.take(3 << ((d[8] & 7) + 1))
-            if not b.take(1):  # LZW minimum code size
-                break
+            local = buf[off + 9]
+            pos += 10 + (3 << ((local & 7) + 1) if local & 0x80 else 0)
+            if pos >= size:
+                break  # no LZW minimum code size byte
+            pos += 1
             frames += 1
-            if not b.skip_subblocks():
+        elif kind == 0x21:  # "!" extension: its label, then sub-blocks
+            if off + 2 > len(buf):
                 break
-        elif kind == b"!":  # extension
-            if not b.take(1) or not b.skip_subblocks():
-                break
-        else:  # trailer (";"), end of file, or garbage after the last frame
+            pos += 2
+        else:  # trailer (";"), or garbage after the last frame
             break
+        # Skip the data sub-blocks up to the zero-length terminator.
+        ended = False
+        while True:
+            off = pos - base
+            if off >= len(buf):
+                if pos >= size:
+                    ended = True
+                    break
+                buf, base, off = g.pread(pos, _GIF_WINDOW), pos, 0
+                if not buf:
+                    ended = True
+                    break
+            n = buf[off]
+            pos += 1 + n
+            if n == 0:
+                break
+        if ended:
+            break  # the data ran to the end of the file
     g.check()
     if frames == 0:
         raise CorruptMediaError(f"{g.name}: GIF holds no image", source=g.name)
@@ -487,8 +489,14 @@ def _gif(g: Guard) -> tuple[int, int, int]:
 # -- WebP -----------------------------------------------------------------------------
 
 
-def _webp(g: Guard) -> tuple[int, int, int, int]:
-    head = g.pread(0, 30)
+#: Bytes read at a time by the WebP chunk walk: animation frames are often small, and one
+#: read (~2.5 us, as much as copying 16 KiB more) then serves many chunk headers.
+_WEBP_WINDOW = 16_384
+
+
+def _webp(g: Guard, head: bytes = b"") -> tuple[int, int, int, int]:
+    if len(head) < min(30, g.size):
+        head = g.pread(0, 30)
     riff_end = min(8 + int.from_bytes(head[4:8], "little"), g.size)
     if len(head) < 20:
         raise CorruptMediaError(f"{g.name}: truncated WebP header", source=g.name)
@@ -517,15 +525,21 @@ def _webp(g: Guard) -> tuple[int, int, int, int]:
     frames, orientation = 0, 1
     pos = 12 + 8 + int.from_bytes(head[16:20], "little")
     pos += pos & 1
+    buf, base = head, 0  # the file's bytes [base, base + len(buf)) at hand
     while pos + 8 <= riff_end:
-        hdr = g.pread(pos, 8)
-        if len(hdr) < 8:
-            break
-        kind, length = hdr[:4], int.from_bytes(hdr[4:], "little")
+        if pos + 8 > base + len(buf):
+            buf, base = g.pread(pos, _WEBP_WINDOW), pos
+            if len(buf) < 8:
+                break
+        off = pos - base
+        kind, length = buf[off : off + 4], int.from_bytes(buf[off + 4 : off + 8], "little")
         if kind == b"ANMF":
             frames += 1
         elif kind == b"EXIF":
-            orientation = exif_orientation(g.pread(pos + 8, min(length, 1 << 20)))
+            n = min(length, 1 << 20)
+            at = off + 8
+            raw = buf[at : at + n] if at + n <= len(buf) else g.pread(pos + 8, n)
+            orientation = exif_orientation(raw)
             if not animated:
                 break
         pos += 8 + length + (length & 1)
