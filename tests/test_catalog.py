@@ -214,3 +214,22 @@ def test_every_model_a_packaged_price_book_prices_is_in_the_catalog():
         for version in book.versions:
             for mid in version.models:
                 assert tm.get_model(mid), (name, mid)
+
+
+@pytest.mark.parametrize(
+    ("mid", "profile", "modality", "needle"),
+    [
+        ("qwen2.5-vl-72b-instruct", "qwen-vl-utils", "image", "qwen-vl-utils"),
+        ("qwen2.5-vl-72b-instruct", "qwen-vl-utils", "video", "qwen-vl-utils"),
+        ("qwen2.5-vl-72b-instruct", "vllm", "video", "vllm"),
+        ("pixtral-12b", "transformers", "image", "transformers"),
+        ("pixtral-12b", None, "image", "mistral-common"),
+    ],
+)
+def test_a_profile_that_changes_a_rule_names_its_own_source(mid, profile, modality, needle):
+    m = tm.get_model(mid, profile=profile)
+    c = m.count_image(1280, 720) if modality == "image" else m.count_video(1280, 720, 10, 30)
+    assert needle in c.source
+    if profile is not None:
+        default = tm.get_model(mid).count_image(1280, 720).source
+        assert modality == "video" or c.source != default

@@ -269,8 +269,14 @@ class Catalog:
         base = {k: v for k, v in fam.items() if k != "profiles"}
         merged = deep_merge(base, {k: v for k, v in entry.items() if k != "family"})
         prof = profiles.get(chosen, {})
-        merged = deep_merge(merged, {k: v for k, v in prof.items() if k in MODALITY_KEYS
-                                     or k == "text"})
+        overrides = {k: v for k, v in prof.items() if k in MODALITY_KEYS or k == "text"}
+        merged = deep_merge(merged, overrides)
+        # A profile that changes a modality's rule is where that modality's numbers come
+        # from: its source replaces the family's (unless the override names its own).
+        for k, v in overrides.items():
+            if (k in MODALITY_KEYS and isinstance(v, Mapping) and "source" not in v
+                    and prof.get("source") and isinstance(merged.get(k), dict)):
+                merged[k] = {**merged[k], "source": prof["source"]}
         merged["family"] = fam_name
         merged["family_source"] = fam["source"]
         merged["profile_description"] = prof.get("description", "")
