@@ -13,7 +13,7 @@ from typing import Any
 
 from ._catalog import get_model, list_models, register_catalog
 from ._compare import TextComparison, compare_text
-from ._counts import TokenCount, Usage, UsagePart
+from ._counts import TokenCount, TokenCounts, Usage, UsagePart
 from ._facade import count, probe, probe_many
 from ._model import Model
 from ._requests import count_completion, count_request, usage_from_provider
@@ -115,6 +115,7 @@ __all__ = [
     "QuoteLine",
     "TextComparison",
     "TokenCount",
+    "TokenCounts",
     "TokenmeterError",
     "UnknownModelError",
     "UnknownProfileError",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["MODALITIES", "Modality", "TokenCount", "Usage", "UsagePart"]
+__all__ = ["MODALITIES", "Modality", "TokenCount", "TokenCounts", "Usage", "UsagePart"]
 
 Modality = Literal["text", "image", "video", "audio"]
 MODALITIES: tuple[Modality, ...] = ("text", "image", "video", "audio")
@@ -123,6 +126,70 @@ class TokenCount:
             else:
                 lines.append(f"  {key}: {value}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class TokenCounts:
+    """The numbers of :class:`TokenCount` for whole arrays of media, as int64 arrays.
+
+    What ``Model.image_counts``/``video_counts``/``audio_counts`` return; every array has
+    the inputs' (broadcast) shape. ``counts[i]`` is the :class:`TokenCount` that the scalar
+    call (``count_image``…) gives for item ``i`` of the flattened inputs, and iterating
+    yields them in order.
+
+    Attributes:
+        tokens: decoder-context tokens, wrappers included.
+        wrapper_tokens: how many of ``tokens`` are wrapper/special tokens.
+        encoder_patches: the encoder's sequence length before any merge, or ``None``
+            where the rule has no such notion.
+        derivation: the rule's further arrays by name — ``resized_h``/``resized_w``,
+            ``grid_t``/``grid_h``/``grid_w``, ``frames``, ``tiles`` and rule-specific ones
+            (read-only mapping).
+        exact, modality, model, profile, rule, method, source, as_of: as on
+            :class:`TokenCount`, shared by every item.
+    """
+
+    tokens: np.ndarray
+    wrapper_tokens: np.ndarray
+    encoder_patches: np.ndarray | None
+    derivation: Mapping[str, np.ndarray]
+    exact: bool
+    modality: Modality
+    model: str
+    profile: str
+    rule: str
+    method: str = ""
+    source: str = ""
+    as_of: str = ""
+    _item: Callable[[int], TokenCount] = field(repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return int(self.tokens.size)
+
+    def __getitem__(self, i: int) -> TokenCount:
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise InvalidInputError(f"TokenCounts index must be an int, got {i!r}")
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"TokenCounts index {i} out of range for {n} items")
+        return self._item(i % n if n else i)
+
+    def __iter__(self) -> Iterator[TokenCount]:
+        return (self._item(i) for i in range(len(self)))
+
+    @property
+    def placeholder_tokens(self) -> np.ndarray:
+        """``tokens - wrapper_tokens``."""
+        return self.tokens - self.wrapper_tokens
+
+    def total(self) -> int:
+        """The sum of :attr:`tokens` as a Python int (no int64 wrap-around)."""
+        t = self.tokens
+        if t.size == 0:
+            return 0
+        if int(t.max()) <= (2**63 - 1) // t.size:  # the int64 sum cannot wrap
+            return int(t.sum())
+        return sum(t.ravel().tolist())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
-from ._counts import Modality, TokenCount, Usage
+from ._counts import Modality, TokenCount, TokenCounts, Usage
 from .errors import (
     InvalidInputError,
     UnsupportedModalityError,
@@ -248,6 +250,36 @@ class Model:
             details=details,
         )
 
+    def _counts(self, modality: Modality, rule: Rule, res: RuleResult) -> TokenCounts:
+        import numpy as np
+
+        shape = res.tokens.shape
+
+        def full(a: np.ndarray) -> np.ndarray:
+            return a if a.shape == shape else np.broadcast_to(a, shape)
+
+        res = replace(
+            res,
+            wrapper_tokens=full(res.wrapper_tokens),
+            encoder_patches=None if res.encoder_patches is None else full(res.encoder_patches),
+            derivation=MappingProxyType({k: full(v) for k, v in res.derivation.items()}),
+        )
+        return TokenCounts(
+            tokens=res.tokens,
+            wrapper_tokens=res.wrapper_tokens,
+            encoder_patches=res.encoder_patches,
+            derivation=res.derivation,
+            exact=res.exact and rule.exact,
+            modality=modality,
+            model=self.id,
+            profile=self.profile,
+            rule=rule.name,
+            method=res.method,
+            source=rule.source,
+            as_of=self.as_of,
+            _item=lambda i: self._build(modality, rule, res, i),
+        )
+
     def _image(self, widths: Any, heights: Any, opts: Mapping[str, Any]) -> tuple[Rule, RuleResult]:
         rule = cast("ImageRule", self.rule("image"))
         if opts:
@@ -284,6 +316,13 @@ class Model:
         """Tokens for whole arrays of image sizes (int64, the inputs' shape)."""
         _, res = self._image(widths, heights, opts)
         return res.tokens
+
+    def image_counts(self, widths: Any, heights: Any, **opts: Any) -> TokenCounts:
+        """Every number :meth:`count_image` reports — tokens, wrapper tokens, encoder
+        patches, resized sizes, grids, tiles — for whole arrays of image sizes;
+        ``image_counts(w, h)[i] == count_image(w[i], h[i])``."""
+        rule, res = self._image(widths, heights, opts)
+        return self._counts("image", rule, res)
 
     def _video(self, widths: Any, heights: Any, durations: Any, fps: Any, frames: Any,
                opts: Mapping[str, Any]) -> tuple[Rule, RuleResult]:
@@ -348,6 +387,13 @@ class Model:
         _, res = self._video(widths, heights, durations, fps, frames, opts)
         return res.tokens
 
+    def video_counts(self, widths: Any, heights: Any, durations: Any, fps: Any = None, *,
+                     frames: Any = None, **opts: Any) -> TokenCounts:
+        """Every number :meth:`count_video` reports (frames sampled, grids, wrapper tokens,
+        encoder patches) for whole arrays of videos."""
+        rule, res = self._video(widths, heights, durations, fps, frames, opts)
+        return self._counts("video", rule, res)
+
     def _audio(self, durations: Any, opts: Mapping[str, Any]) -> tuple[Rule, RuleResult]:
         import numpy as np
 
@@ -395,6 +441,11 @@ class Model:
         """Tokens for a whole array of audio durations (int64)."""
         _, res = self._audio(durations, opts)
         return res.tokens
+
+    def audio_counts(self, durations: Any = None, **opts: Any) -> TokenCounts:
+        """Every number :meth:`count_audio` reports for a whole array of clips."""
+        rule, res = self._audio(durations, opts)
+        return self._counts("audio", rule, res)
 
     def _evaluate(self, modality: str, *, widths: Any = None, heights: Any = None,
                   durations: Any = None, fps: Any = None, frames: Any = None,
