@@ -95,7 +95,8 @@ class TokenCount:
     @property
     def placeholder_tokens(self) -> int:
         """``tokens - wrapper_tokens``."""
-        return self.tokens - self.wrapper_tokens
+        out: np.ndarray = self.tokens - self.wrapper_tokens
+        return out
 
     def explain(self) -> str:
         """The derivation of this count, in words."""
@@ -180,7 +181,8 @@ class TokenCounts:
     @property
     def placeholder_tokens(self) -> np.ndarray:
         """``tokens - wrapper_tokens``."""
-        return self.tokens - self.wrapper_tokens
+        out: np.ndarray = self.tokens - self.wrapper_tokens
+        return out
 
     def total(self) -> int:
         """The sum of :attr:`tokens` as a Python int (no int64 wrap-around)."""
