@@ -95,8 +95,7 @@ class TokenCount:
     @property
     def placeholder_tokens(self) -> int:
         """``tokens - wrapper_tokens``."""
-        out: np.ndarray = self.tokens - self.wrapper_tokens
-        return out
+        return self.tokens - self.wrapper_tokens
 
     def explain(self) -> str:
         """The derivation of this count, in words."""
