@@ -1,11 +1,17 @@
 """Generate docs/catalog.md from the packaged models.toml (``python docs/scripts/gen_catalog.py``).
 
-``tests/test_docs.py`` fails when the committed page differs from what this prints, so the
-catalog page can never drift from the data.
+It also fills the "Models, profiles and sources" block of every image-family page
+(``docs/images/*.md``): a page names its rule kinds in a ``<!-- rules: kind ... -->``
+comment, and the text between ``<!-- generated: begin -->`` and ``<!-- generated: end -->``
+is rewritten from the catalog.
+
+``tests/test_docs.py`` fails when a committed page differs from what this prints, so the
+catalog pages can never drift from the data.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +19,39 @@ import tokenmeter as tm
 from tokenmeter._data import load_toml
 
 OUT = Path(__file__).resolve().parents[1] / "catalog.md"
+FAMILY_PAGES = Path(__file__).resolve().parents[1] / "images"
+_RULES = re.compile(r"<!-- rules: ([^>]*?) -->")
+_BLOCK = re.compile(r"(<!-- generated: begin -->\n).*?(<!-- generated: end -->)", re.S)
+
+
+def family_block(kinds: list[str]) -> str:
+    """Every (profile, rule, source) of the image rule kinds ``kinds``, with its models."""
+    rows: dict[tuple[str, str, str], list[str]] = {}
+    for mid in tm.list_models():
+        m = tm.get_model(mid)
+        if "image" not in m.modalities:
+            continue
+        for pname in m.profiles:
+            rule = m.with_profile(pname).rule("image")
+            if rule.kind in kinds:
+                default = " (default)" if pname == m.profile else ""
+                rows.setdefault((pname + default, rule.name, rule.source), []).append(mid)
+    lines = ["| profile | rule | models | source |", "|---|---|---|---|"]
+    for (pname, name, source), mids in rows.items():
+        lines.append(f"| `{pname}` | `{name}` | {', '.join(mids)} | {source} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_family_pages() -> dict[Path, str]:
+    out = {}
+    for page in sorted(FAMILY_PAGES.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        found = _RULES.search(text)
+        if found is None:
+            continue
+        block = family_block(found.group(1).split())
+        out[page] = _BLOCK.sub(lambda mo, b=block: mo.group(1) + b + mo.group(2), text)
+    return out
 
 
 def render() -> str:
@@ -82,8 +121,12 @@ def render() -> str:
 
 
 if __name__ == "__main__":
-    text = render()
+    pages = {OUT: render(), **render_family_pages()}
     if "--check" in sys.argv:
-        sys.exit(0 if OUT.read_text(encoding="utf-8") == text else 1)
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
+        stale = [str(p) for p, t in pages.items() if p.read_text(encoding="utf-8") != t]
+        if stale:
+            print("stale: " + ", ".join(stale), file=sys.stderr)
+        sys.exit(1 if stale else 0)
+    for path, text in pages.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
