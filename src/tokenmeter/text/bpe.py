@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import MissingDependencyError
 from ._pool import pool, workers
-from .vocab import find_vocab, read_tiktoken_ranks
+from .vocab import find_vocab_source, read_ranks
 
 __all__ = ["TiktokenTokenizer", "safe_split"]
 
@@ -120,10 +120,13 @@ class TiktokenTokenizer:
             ) from exc
         self.name = name
         self.spec = dict(spec)
-        self.path = path if path is not None else find_vocab(name, spec)
+        if path is not None:
+            self.path, fmt = path, "tiktoken"
+        else:
+            self.path, fmt = find_vocab_source(name, spec)
         self.normalize = str(spec.get("normalize", ""))
         self._split = str(spec.get("split", ""))
-        ranks = read_tiktoken_ranks(self.path)
+        ranks = read_ranks(self.path, fmt)
         specials = {str(k): int(v) for k, v in dict(spec.get("special_tokens", {})).items()}
         self.special_tokens = specials
         self._enc = tiktoken.Encoding(
