@@ -318,3 +318,156 @@ def test_clean_base64_accepts_what_vendors_accept():
     for bad in ("", "====", "ab+c-d", "abc\u00e9", "A", "ab=c", "abc==", "a%bc"):
         with pytest.raises(tm.InvalidInputError):
             clean_base64(bad, "x", 10**6)
+
+
+# -- bare base64 where a reference is expected; long references in messages -------------
+
+
+def dashscope(item: dict) -> dict:
+    return {"model": "qwen-vl-max", "input": {"messages": [
+        {"role": "user", "content": [{"text": "what is this?"}, item]}]}}
+
+
+WHERE = "input.messages[0].content[1]"
+
+
+@pytest.mark.parametrize("size", [(16, 16), (64, 48), (640, 480)])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_dashscope_bare_base64_image_is_refused_with_a_short_message(fmt, size):
+    payload = b64(mf.image(fmt, size))
+    with pytest.raises(tm.InvalidInputError) as err:
+        tm.count_request(QWEN, dashscope({"image": payload}))
+    msg = str(err.value)
+    assert msg.startswith(WHERE + ": a bare base64 string")
+    assert "'data:image/<format>;base64,'" in msg
+    assert payload not in msg
+    assert len(msg) < 400
+    if len(payload) > 60:
+        assert f"…({len(payload):,} chars)" in msg
+    # The same bytes as a data: URL are counted.
+    url = f"data:image/{fmt.lower()};base64,{payload}"
+    usage = tm.count_request(QWEN, dashscope({"image": url}))
+    assert usage.image == tm.get_model(QWEN).count_image(*size).tokens
+
+
+def test_the_audited_5_kb_payload_gives_a_short_message():
+    payload = b64(mf.image("JPEG", (800, 600)) + bytes(4000))
+    assert len(payload) > 5000
+    with pytest.raises(tm.InvalidInputError) as err:
+        tm.count_request(QWEN, dashscope({"image": payload}))
+    assert len(str(err.value)) < 400
+    assert not isinstance(err.value, tm.MediaNotFoundError)
+
+
+@pytest.mark.parametrize("item", [
+    lambda p: {"type": "image", "image": p},  # qwen-vl-utils typed item
+    lambda p: {"image_url": p},
+    lambda p: {"video": [p, p]},  # a video as frames
+])
+def test_bare_base64_in_every_dashscope_item_form(item):
+    payload = b64(mf.image("PNG", (64, 48)))
+    with pytest.raises(tm.InvalidInputError, match="bare base64 string"):
+        tm.count_request(QWEN, dashscope(item(payload)))
+
+
+def test_dashscope_bare_base64_video_and_audio():
+    video = b64(mf.video("mp4", "libx264", (64, 48), fps=10, frames=10))
+    with pytest.raises(tm.InvalidInputError, match=r"content\[1\]: a bare base64 .*"
+                                                   "'data:video/<format>;base64,'"):
+        tm.count_request(QWEN, dashscope({"video": video}))
+    wav = b64(mf.audio("WAV", frames=16000))
+    with pytest.raises(tm.InvalidInputError, match=r"content\[1\]: a bare base64 .*"
+                                                   "'data:audio/<format>;base64,'"):
+        tm.count_request("qwen2.5-omni-7b", dashscope({"audio": wav}))
+
+
+def test_bare_base64_size_limit_comes_first(monkeypatch):
+    payload = b64(mf.image("PNG", (640, 480)))
+    with pytest.raises(tm.InvalidInputError, match=r"exceeds max_media_bytes=100\b") as err:
+        tm.count_request(QWEN, dashscope({"image": payload}), max_media_bytes=100)
+    assert len(str(err.value)) < 300
+
+    import os
+
+    def no_fs(*a: object, **k: object) -> None:
+        raise AssertionError("touched the file system for an oversized payload")
+
+    huge = "A" * (96 * 1024 * 1024)  # 72 MiB once decoded, over the 64 MiB default
+    monkeypatch.setattr(os, "stat", no_fs)
+    monkeypatch.setattr(os.path, "lexists", no_fs)
+    with pytest.raises(tm.InvalidInputError, match=rf"{re_where()}: inline media of .* exceeds "
+                                                   "max_media_bytes") as err:
+        tm.count_request(QWEN, dashscope({"image": huge}))
+    assert len(str(err.value)) < 300
+    del huge
+
+
+def re_where() -> str:
+    return WHERE.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")
+
+
+def test_bare_base64_where_a_url_is_expected():
+    payload = b64(mf.image("JPEG", (64, 48)))
+    with pytest.raises(tm.InvalidInputError, match=r"messages\[1\]\.content\[0\]: a bare base64"
+                                                   ".*reads this field as a URL") as err:
+        tm.count_request(QWEN, chat({"type": "image_url", "image_url": {"url": payload}}))
+    assert payload not in str(err.value)
+    with pytest.raises(tm.InvalidInputError, match=r"messages\[0\]\.content\[0\]: a bare base64"):
+        tm.count_request("claude-sonnet-4-5", {"messages": [{"role": "user", "content": [
+            {"type": "image", "source": {"type": "url", "url": payload}}]}]}, estimate=True)
+
+
+def test_a_file_whose_name_looks_like_base64_is_still_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mf.write(tmp_path / "iVBORw0KGgo", mf.image("PNG", (64, 48)))
+    usage = tm.count_request(QWEN, dashscope({"image": "iVBORw0KGgo"}))
+    assert usage.image == tm.get_model(QWEN).count_image(64, 48).tokens
+    # Without file access the same string is not looked up, and is refused as base64.
+    with pytest.raises(tm.InvalidInputError, match="bare base64"):
+        tm.count_request(QWEN, dashscope({"image": "iVBORw0KGgo"}), local_files=False)
+
+
+def test_long_references_are_shortened_in_every_message(tmp_path):
+    long_path = str(tmp_path / ("d" * 200) / "photo.png")
+    with pytest.raises(tm.MediaNotFoundError) as err:
+        tm.count_request(QWEN, dashscope({"image": long_path}))
+    assert long_path not in str(err.value)
+    assert f"…({len(long_path):,} chars)" in str(err.value)
+    with pytest.raises(tm.MediaNotFoundError) as err:
+        tm.count_request(QWEN, dashscope({"image": "file://" + long_path}))
+    assert long_path not in str(err.value)
+
+    url = "https://example.com/" + "x" * 5000 + ".png"
+    with pytest.raises(tm.InvalidInputError) as err:
+        tm.count_request(QWEN, dashscope({"image": url}))
+    assert url not in str(err.value)
+    assert f"…({len(url):,} chars)" in str(err.value)
+    with pytest.raises(tm.InvalidInputError) as err:
+        tm.count_request(QWEN, dashscope({"image": url}), resolver=lambda u: "not media")
+    assert "resolver returned a str" in str(err.value)
+    assert len(str(err.value)) < 400
+
+    not_a_path = "a path? " * 1000
+    with pytest.raises(tm.InvalidInputError, match="longer than any path") as err:
+        tm.count_request(QWEN, dashscope({"image": not_a_path}))
+    assert len(str(err.value)) < 300
+    with pytest.raises(tm.InvalidInputError, match="longer than any file path") as err:
+        tm.count_request(QWEN, dashscope({"image": "file://" + "/x" * 5000}))
+    assert len(str(err.value)) < 300
+
+
+@pytest.mark.parametrize(("body", "shape"), [
+    (chat({"type": "x" * 100_000}), "openai"),
+    ({"input": [{"type": "y" * 100_000}]}, "openai-responses"),
+    ({"system": "s", "messages": [{"role": "user", "content": [{"type": "z" * 100_000}]}]},
+     "anthropic"),
+    ({"contents": [{"role": "r" * 100_000, "parts": [{"text": "hi"}]}]}, "gemini"),
+    ({"messages": [{"role": "user", "content": [{"image": png_url(), "type": "v" * 100_000}]}]},
+     "dashscope"),
+    (chat({"type": "image_url", "image_url": {"url": "data:" + "t" * 100_000 + ",AAAA"}}),
+     "openai"),
+])
+def test_request_values_are_quoted_short(body, shape):
+    with pytest.raises(tm.InvalidInputError) as err:
+        tm.count_request(QWEN, body, shape=shape, estimate=True)
+    assert len(str(err.value)) < 500, str(err.value)[:200]

@@ -170,7 +170,7 @@ def count_request(model: Model | str, request: Any, *, shape: str | None = None,
     from .._facade import _model
     from ._core import MediaCounter
     from ._frame import frame
-    from ._media import DEFAULT_MAX_MEDIA_BYTES, MediaContext
+    from ._media import DEFAULT_MAX_MEDIA_BYTES, MediaContext, quote
 
     m = _model(model)
     body = _parse_body(request)
@@ -179,14 +179,15 @@ def count_request(model: Model | str, request: Any, *, shape: str | None = None,
     else:
         shape = _ALIASES.get(shape, shape)
         if shape not in SHAPES:
-            raise InvalidInputError(f"unknown request shape {shape!r}; one of "
+            raise InvalidInputError(f"unknown request shape {quote(shape)}; one of "
                                     f"{', '.join(SHAPES)}")
     limit = DEFAULT_MAX_MEDIA_BYTES if max_media_bytes is None else max_media_bytes
     if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
-        raise InvalidInputError(f"max_media_bytes must be a positive int, got {limit!r}")
+        raise InvalidInputError(f"max_media_bytes must be a positive int, got {quote(limit)}")
     if pdf_page_tokens is not None and (isinstance(pdf_page_tokens, bool) or not isinstance(
             pdf_page_tokens, int) or pdf_page_tokens < 0):
-        raise InvalidInputError(f"pdf_page_tokens must be an int >= 0, got {pdf_page_tokens!r}")
+        raise InvalidInputError(
+            f"pdf_page_tokens must be an int >= 0, got {quote(pdf_page_tokens)}")
     if resolver is not None and not callable(resolver):
         raise InvalidInputError("resolver must be a callable(reference) -> bytes or an Info")
     ctx = MediaContext(resolver=resolver, max_media_bytes=limit, local_files=local_files,

@@ -23,6 +23,7 @@ from ._core import (
     need_str,
     tool_def,
 )
+from ._media import quote
 
 __all__ = ["parse_anthropic"]
 
@@ -52,8 +53,9 @@ def parse_anthropic(body: Mapping[str, Any], mc: MediaCounter) -> Conversation:
         m = need_dict(m, where)
         role = need_str(m, "role", where) or ""
         if role not in ("user", "assistant"):
-            raise InvalidInputError(f"{where}.role must be 'user' or 'assistant', got {role!r} "
-                                    "(Anthropic takes the system prompt as top-level 'system')")
+            raise InvalidInputError(
+                f"{where}.role must be 'user' or 'assistant', got {quote(role)} (Anthropic "
+                "takes the system prompt as top-level 'system')")
         msg = Message(role=role, where=where)
         content = m.get("content")
         if isinstance(content, str):
@@ -78,7 +80,7 @@ def parse_anthropic(body: Mapping[str, Any], mc: MediaCounter) -> Conversation:
         kind = need_dict(choice, "tool_choice").get("type")
         if kind not in ("auto", "any", "tool", "none"):
             raise InvalidInputError(f"tool_choice.type must be auto, any, tool or none, got "
-                                    f"{kind!r}")
+                                    f"{quote(kind)}")
         conv.tool_choice = str(kind)
     return conv
 
@@ -96,7 +98,7 @@ def _source(block: Mapping[str, Any], bw: str, mc: MediaCounter, expect: str) ->
     if kind == "file":
         return mc.remote(need_str(src, "file_id", sw) or "", where=bw, expect=expect)
     raise InvalidInputError(f"{sw}.type must be base64, url or file for an {expect}, got "
-                            f"{kind!r}")
+                            f"{quote(kind)}")
 
 
 def _block(block: Mapping[str, Any], bw: str, msg: Message, mc: MediaCounter) -> None:
@@ -124,8 +126,9 @@ def _block(block: Mapping[str, Any], bw: str, msg: Message, mc: MediaCounter) ->
                 iw = f"{bw}.content[{k}]"
                 inner = need_dict(inner, iw)
                 if inner.get("type") not in ("text", "image", "document", "search_result"):
-                    raise InvalidInputError(f"{iw}: a tool_result holds text, image, document "
-                                            f"or search_result blocks, got {inner.get('type')!r}")
+                    raise InvalidInputError(
+                        f"{iw}: a tool_result holds text, image, document or search_result "
+                        f"blocks, got {quote(inner.get('type'))}")
                 _block(inner, iw, msg, mc)
     elif kind == "thinking":
         msg.items.append(TextItem(need_str(block, "thinking", bw) or "", bw, exact=False,
@@ -147,7 +150,7 @@ def _block(block: Mapping[str, Any], bw: str, msg: Message, mc: MediaCounter) ->
                                   rule="web_search_tool_result (its JSON is counted; the "
                                        "encrypted page content is not countable offline)"))
     else:
-        raise InvalidInputError(f"{bw}: unknown content block type {kind!r}; blocks are "
+        raise InvalidInputError(f"{bw}: unknown content block type {quote(kind)}; blocks are "
                                 f"{', '.join(_BLOCKS)}")
 
 

@@ -23,7 +23,7 @@ from ..errors import (
     UnsupportedModalityError,
 )
 from ..media import AudioInfo, ImageInfo, MediaInfo, VideoInfo
-from ._media import MediaContext, load_media, remote_ref
+from ._media import MediaContext, load_media, quote, remote_ref
 
 if TYPE_CHECKING:
     from .._model import Model
@@ -364,7 +364,7 @@ def detail_option(value: Any, where: str) -> str | None:
         return None
     if not isinstance(value, str) or value not in _DETAIL_VALUES:
         raise InvalidInputError(f"{where}.detail must be one of {', '.join(_DETAIL_VALUES)}, "
-                                f"got {value!r}")
+                                f"got {quote(value)}")
     return value
 
 

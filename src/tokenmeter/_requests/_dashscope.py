@@ -29,6 +29,7 @@ from ._core import (
     need_list,
     need_str,
 )
+from ._media import quote
 
 __all__ = ["parse_dashscope"]
 
@@ -92,7 +93,7 @@ def _resized(info: Any, item: Mapping[str, Any], iw: str) -> Any:
     h, w = item["resized_height"], item["resized_width"]
     for name, v in (("resized_height", h), ("resized_width", w)):
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise InvalidInputError(f"{iw}.{name} must be a positive int, got {v!r}")
+            raise InvalidInputError(f"{iw}.{name} must be a positive int, got {quote(v)}")
     return replace(info, width=w, height=h)
 
 
@@ -110,7 +111,7 @@ def _item(item: Mapping[str, Any], iw: str, msg: Message, mc: MediaCounter,
     declared = item.get("type")
     if declared is not None and declared != ("image" if kind == "image_url" else kind) and not (
             declared == "image_url" and kind == "image_url"):
-        raise InvalidInputError(f"{iw}: type {declared!r} does not match its {kind!r} key")
+        raise InvalidInputError(f"{iw}: type {quote(declared)} does not match its {kind!r} key")
     if kind == "text":
         msg.items.append(TextItem(need_str(item, "text", iw) or "", iw))
         return
@@ -131,7 +132,7 @@ def _item(item: Mapping[str, Any], iw: str, msg: Message, mc: MediaCounter,
     fps = item.get("fps")
     if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float))
                             or not fps > 0):
-        raise InvalidInputError(f"{iw}.fps must be a positive number, got {fps!r}")
+        raise InvalidInputError(f"{iw}.fps must be a positive number, got {quote(fps)}")
     if isinstance(video, (list, tuple)):
         # A video given as its frames (DashScope: taken every 1/fps s; default 2).
         infos = [mc.load(f, where=f"{iw}.video[{k}]", expect="image", bare_path=True)

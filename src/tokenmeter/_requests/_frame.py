@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .._counts import UsagePart
 from ..errors import InvalidInputError
 from ._core import Conversation, MediaItem, Message, TextItem, ToolDef
+from ._media import quote
 
 if TYPE_CHECKING:
     from .._model import Model
@@ -489,7 +490,7 @@ def _mistral(model: Model, fmt: ChatFormat, conv: Conversation, tc: _Counter, ge
             call_id = dict(m.strings).get("tool_call_id")
             objs.append(ToolMessage(content="".join(texts), tool_call_id=call_id))
         else:
-            raise InvalidInputError(f"{m.where}: mistral chat has no role {m.role!r}")
+            raise InvalidInputError(f"{m.where}: mistral chat has no role {quote(m.role)}")
         parts.extend(items)
 
     def encode(tools: list[Any] | None) -> int:

@@ -29,6 +29,7 @@ from ._core import (
     need_str,
     tool_def,
 )
+from ._media import quote
 
 __all__ = ["parse_gemini"]
 
@@ -56,7 +57,7 @@ def _resolution(value: Any, where: str) -> str | None:
     if isinstance(value, Mapping):  # Gemini 3 per-part: {"level": "MEDIA_RESOLUTION_HIGH"}
         value = value.get("level")
     if value not in _RESOLUTIONS:
-        raise InvalidInputError(f"{where}: unknown media resolution {value!r}; one of "
+        raise InvalidInputError(f"{where}: unknown media resolution {quote(value)}; one of "
                                 f"{', '.join(_RESOLUTIONS)}")
     return _RESOLUTIONS[value]
 
@@ -70,7 +71,7 @@ def _seconds(value: Any, where: str) -> float:
             return float(m.group(1))
     if isinstance(value, Mapping):  # proto Duration {"seconds": .., "nanos": ..}
         return float(value.get("seconds", 0)) + float(value.get("nanos", 0)) / 1e9
-    raise InvalidInputError(f"{where}: not a duration (expected e.g. \"12.5s\"): {value!r}")
+    raise InvalidInputError(f"{where}: not a duration (expected e.g. \"12.5s\"): {quote(value)}")
 
 
 def parse_gemini(body: Mapping[str, Any], mc: MediaCounter) -> Conversation:
@@ -100,7 +101,7 @@ def parse_gemini(body: Mapping[str, Any], mc: MediaCounter) -> Conversation:
         c = need_dict(c, where)
         role = c.get("role", "user")
         if role not in ("user", "model", "function"):
-            raise InvalidInputError(f"{where}.role must be 'user' or 'model', got {role!r}")
+            raise InvalidInputError(f"{where}.role must be 'user' or 'model', got {quote(role)}")
         msg = Message(role="assistant" if role == "model" else "user", where=where)
         for j, part in enumerate(need_list(c.get("parts"), f"{where}.parts")):
             pw = f"{where}.parts[{j}]"
@@ -212,7 +213,7 @@ def _expect(mime: Any, pw: str) -> str:
 
     kind = mime_kind(mime if isinstance(mime, str) else None)
     if kind is None:
-        raise InvalidInputError(f"{pw}: unsupported mimeType {mime!r} (image/*, video/*, "
+        raise InvalidInputError(f"{pw}: unsupported mimeType {quote(mime)} (image/*, video/*, "
                                 "audio/* or application/pdf are counted)")
     return kind
 

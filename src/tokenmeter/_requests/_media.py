@@ -26,6 +26,7 @@ import binascii
 import io
 import os
 import re
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, NoReturn
@@ -41,6 +42,8 @@ __all__ = [
     "Payload",
     "Resolver",
     "load_media",
+    "quote",
+    "shorten",
 ]
 
 #: Largest decoded size of one inline media part (64 MiB). Every vendor refuses far less
@@ -59,6 +62,16 @@ _URLSAFE = str.maketrans("-_", "+/")
 _WHITESPACE = str.maketrans("", "", " \t\r\n")
 # A URL scheme: two letters at least, so a Windows drive ("C:\\x") stays a path.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+):")
+#: Characters of a reference (a URL, a path, a payload) an error message quotes.
+QUOTE_CHARS = 60
+#: No file path is longer (Linux PATH_MAX): a longer schemeless string is not a path.
+MAX_PATH_CHARS = 4096
+# The base64 of the magic numbers tokenmeter probes (JPEG, PNG, GIF, RIFF: WebP/WAV/AVI,
+# PDF, EBML: WebM/MKV, ID3, Ogg, FLAC): a small schemeless payload starting with one of
+# them is bare base64, not a path.
+_B64_MAGIC = ("/9j/", "iVBORw0KGgo", "R0lGOD", "UklGR", "JVBERi0", "GkXfo", "SUQz",
+              "T2dnUw", "ZkxhQw")
+_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_")
 _IMAGE_FORMATS = {
     "image/jpeg": {"JPEG", "MPO"}, "image/jpg": {"JPEG", "MPO"}, "image/pjpeg": {"JPEG", "MPO"},
     "image/png": {"PNG"}, "image/apng": {"PNG"}, "image/gif": {"GIF"}, "image/webp": {"WEBP"},
@@ -271,6 +284,53 @@ def _too_large(where: str, size: int, max_bytes: int) -> NoReturn:
         "vendor accepts an inline part this large (pass max_media_bytes= to raise the bound)")
 
 
+def shorten(text: str, keep: int = QUOTE_CHARS) -> str:
+    """``text`` as an error message quotes it: whole when short, else its first ``keep``
+    characters and its length (``'/9j/4AAQ…(5,057 chars)'``), so a 200 MB payload never
+    ends up in an error message."""
+    if len(text) <= keep:
+        return text
+    return f"{text[:keep]}…({len(text):,} chars)"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = QUOTE_CHARS
+
+
+def quote(value: Any) -> str:
+    """A request value as an error message quotes it: its ``repr``, bounded (a string longer
+    than :data:`QUOTE_CHARS` is shortened as :func:`shorten` does; containers are cut by
+    :mod:`reprlib`)."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= QUOTE_CHARS else (
+            f"{value[:QUOTE_CHARS]!r}…({len(value):,} chars)")
+    return _REPR.repr(value)
+
+
+def looks_base64(ref: str) -> bool:
+    """Whether a schemeless string is a bare base64 payload rather than a path: longer than
+    any path, or a media magic number in base64, with only base64 characters in its first
+    KiB."""
+    if not (len(ref) > MAX_PATH_CHARS or ref.startswith(_B64_MAGIC) or (
+            ref.startswith("AAAA") and ref[6:10] == "Z0eX")):  # ISO-BMFF: ....ftyp
+        return False
+    return _B64_CHARS.issuperset(ref[:1024].translate(_WHITESPACE))
+
+
+def _bare_base64(ref: str, where: str, ctx: MediaContext, expect: str | None,
+                 bare_path: bool) -> NoReturn:
+    """Refuse a bare base64 payload where a reference is expected; the size limit first."""
+    if (len(ref) // 4) * 3 > ctx.max_media_bytes + 2:
+        _too_large(where, (len(ref) // 4) * 3, ctx.max_media_bytes)
+    kind = expect if expect in ("image", "video", "audio") else "image"
+    reads = ("DashScope and qwen-vl-utils read a bare string here as a file path"
+             if bare_path else "the vendor reads this field as a URL")
+    raise InvalidInputError(
+        f"{where}: a bare base64 string ({shorten(ref)}) where a URL, a data: URL or a file "
+        f"path is expected ({reads}); write inline media as a data: URL: "
+        f"'data:{kind}/<format>;base64,' + the payload")
+
+
 def parse_data_url(url: str, where: str) -> tuple[str, bool, int]:
     """A ``data:`` URL's (mime type, base64?, payload offset); the payload is not copied.
 
@@ -300,12 +360,14 @@ def mime_kind(mime: str | None) -> str | None:
 
 def is_remote(ref: str) -> bool:
     """True for a reference with a URL scheme other than ``data:`` and ``file:``."""
-    m = _SCHEME.match(ref)
+    m = _SCHEME.match(ref, 0, 256)  # a scheme is short; never scan a payload
     return m is not None and m.group(1).lower() not in ("data", "file")
 
 
-def _rename(exc: ProbeError, where: str) -> ProbeError:
+def _rename(exc: ProbeError, where: str, source: Any = None) -> ProbeError:
     msg = str(exc)
+    if isinstance(source, str) and len(source) > QUOTE_CHARS:
+        msg = msg.replace(source, shorten(source))  # a path quoted by the probe
     if not msg.startswith(where):
         msg = f"{where}: {msg}"
     new = type(exc)(msg, source=where)
@@ -319,7 +381,7 @@ def probe_named(source: Any, where: str) -> MediaInfo:
     try:
         return probe(source)
     except ProbeError as exc:
-        raise _rename(exc, where) from None
+        raise _rename(exc, where, source) from None
 
 
 class _NamedBytes(io.BytesIO):
@@ -372,7 +434,7 @@ def load_media(ref: Any, *, where: str, expect: str | None, mime: str | None,
         dmime, is_b64, at = parse_data_url(ref, where)
         if mime and dmime and mime.lower() != dmime:
             raise InvalidInputError(
-                f"{where}: the part declares {mime!r} but its data URL says {dmime!r}")
+                f"{where}: the part declares {quote(mime)} but its data URL says {quote(dmime)}")
         claimed = dmime or mime
         if not is_b64:
             if (len(ref) - at) // 3 > ctx.max_media_bytes:  # %XX: 3 characters a byte
@@ -391,17 +453,26 @@ def load_media(ref: Any, *, where: str, expect: str | None, mime: str | None,
         if not ctx.local_files:
             raise InvalidInputError(f"{where}: local files are not allowed (local_files=False)")
         path = ref[7:]
+        if len(path) > MAX_PATH_CHARS:
+            raise InvalidInputError(f"{where}: a file:// URI of {len(ref):,} characters "
+                                    f"({shorten(ref)}) is longer than any file path")
         return _from_path(path, where=where, expect=expect, mime=mime)
     if is_remote(ref):
         return _remote(ref, where=where, expect=expect, mime=mime, ctx=ctx)
+    if looks_base64(ref) and not (allow_bare_path and ctx.local_files and len(
+            ref) <= MAX_PATH_CHARS and os.path.lexists(ref)):  # a file of that name wins
+        _bare_base64(ref, where, ctx, expect, allow_bare_path)
     if allow_bare_path:
+        if len(ref) > MAX_PATH_CHARS:
+            raise InvalidInputError(
+                f"{where}: {shorten(ref)!r} is not a URL, a data: URL or a file path (longer "
+                "than any path)")
         if not ctx.local_files:
             raise InvalidInputError(f"{where}: local files are not allowed (local_files=False)")
         return _from_path(ref, where=where, expect=expect, mime=mime)
-    shown = ref if len(ref) <= 60 else ref[:57] + "..."
     raise InvalidInputError(
-        f"{where}: {shown!r} is not a URL or a data: URL (expected 'data:<type>;base64,...', "
-        "'https://...' with a resolver, or 'file://...')")
+        f"{where}: {shorten(ref)!r} is not a URL or a data: URL (expected "
+        "'data:<type>;base64,...', 'https://...' with a resolver, or 'file://...')")
 
 
 def remote_ref(ref: str, *, where: str, expect: str | None, ctx: MediaContext,
@@ -412,7 +483,7 @@ def remote_ref(ref: str, *, where: str, expect: str | None, ctx: MediaContext,
 
 def _remote(ref: str, *, where: str, expect: str | None, mime: str | None,
             ctx: MediaContext) -> MediaInfo | bytes:
-    shown = ref if len(ref) <= 80 else ref[:77] + "..."
+    shown = shorten(ref)
     if ctx.resolver is None:
         raise InvalidInputError(
             f"{where}: {shown!r} is a remote reference and tokenmeter never fetches anything. "
@@ -435,7 +506,7 @@ def _from_path(path: str, *, where: str, expect: str | None, mime: str | None
             with open(path, "rb") as f:
                 data = f.read(DEFAULT_MAX_MEDIA_BYTES + 1)
         except OSError as exc:
-            raise MediaNotFoundError(f"{where}: {path}: {exc.strerror or exc}",
+            raise MediaNotFoundError(f"{where}: {shorten(path)}: {exc.strerror or exc}",
                                      source=where) from None
         return _document(data, where)
     info = probe_named(os.fsdecode(path), where)
@@ -486,12 +557,12 @@ def _check(info: MediaInfo, *, expect: str | None, mime: str | None, where: str)
     claimed = mime_kind(mime)
     if claimed is not None and claimed != info.kind:
         raise InvalidInputError(
-            f"{where}: declared {mime!r} but the bytes are {_a(info.kind)} {info.kind} "
+            f"{where}: declared {quote(mime)} but the bytes are {_a(info.kind)} {info.kind} "
             f"({_describe(info)})")
     if (isinstance(info, ImageInfo) and mime and mime.lower() in _IMAGE_FORMATS
             and info.format.upper() not in _IMAGE_FORMATS[mime.lower()]):
             raise InvalidInputError(
-                f"{where}: declared {mime!r} but the bytes are a {info.format} image; the "
+                f"{where}: declared {quote(mime)} but the bytes are a {info.format} image; the "
                 "vendors reject a media type that does not match the data")
     return _check_kind(info, expect, where)
 

@@ -27,6 +27,7 @@ from ._core import (
     need_str,
     tool_def,
 )
+from ._media import quote
 
 __all__ = ["parse_chat", "parse_responses"]
 
@@ -60,7 +61,7 @@ def tool_choice(value: Any) -> str | None:
         return str(value)
     if isinstance(value, Mapping):
         return "tool"
-    raise InvalidInputError(f"tool_choice: unknown value {value!r}")
+    raise InvalidInputError(f"tool_choice: unknown value {quote(value)}")
 
 
 def _tools(body: Mapping[str, Any], conv: Conversation, *, flat: bool) -> None:
@@ -194,7 +195,7 @@ def _chat_part(part: Mapping[str, Any], pw: str, msg: Message, mc: MediaCounter)
         msg.items.append(mc.count(info, where=pw))
     else:
         raise InvalidInputError(
-            f"{pw}: unknown content part type {kind!r}; Chat Completions parts are "
+            f"{pw}: unknown content part type {quote(kind)}; Chat Completions parts are "
             f"{', '.join(_CHAT_PARTS)}")
 
 
@@ -266,7 +267,7 @@ def _response_item(item: Mapping[str, Any], where: str, mc: MediaCounter) -> Mes
                                            "is not countable offline)"))
         return msg
     raise InvalidInputError(
-        f"{where}: input item type {kind!r} cannot be counted offline; counted items are "
+        f"{where}: input item type {quote(kind)} cannot be counted offline; counted items are "
         "message, function_call, function_call_output and reasoning")
 
 
@@ -307,5 +308,5 @@ def _response_part(part: Mapping[str, Any], pw: str, msg: Message, mc: MediaCoun
         msg.items.append(mc.count(info, where=pw))
     else:
         raise InvalidInputError(
-            f"{pw}: unknown content part type {kind!r}; Responses parts are "
+            f"{pw}: unknown content part type {quote(kind)}; Responses parts are "
             f"{', '.join(_RESPONSE_PARTS)}")

@@ -36,6 +36,7 @@ from .._counts import Usage, UsagePart
 from ..errors import InvalidInputError
 from ..media import AudioInfo
 from ._core import json_text, need_dict, need_list
+from ._media import quote
 
 if TYPE_CHECKING:
     from .._model import Model
@@ -196,7 +197,7 @@ def _pieces(body: Mapping[str, Any]) -> tuple[list[tuple[str, str, str, bool, st
                          f"{iw}.summary[{j}]", False,
                          "reasoning summary (the hidden reasoning is in usage only)")
             else:
-                raise InvalidInputError(f"{iw}: output item type {kind!r} is not counted; "
+                raise InvalidInputError(f"{iw}: output item type {quote(kind)} is not counted; "
                                         "message, function_call and reasoning are")
         return pieces, audio
     if isinstance(body.get("content"), list):  # Anthropic
@@ -214,7 +215,7 @@ def _pieces(body: Mapping[str, Any]) -> tuple[list[tuple[str, str, str, bool, st
             elif kind == "redacted_thinking":
                 text("reasoning", "", bw, False, "redacted_thinking (encrypted; in usage only)")
             else:
-                raise InvalidInputError(f"{bw}: content block type {kind!r} is not counted")
+                raise InvalidInputError(f"{bw}: content block type {quote(kind)} is not counted")
         return pieces, audio
     if isinstance(body.get("candidates"), list):  # Gemini
         for k, cand in enumerate(body["candidates"]):
@@ -245,7 +246,7 @@ def _int(block: Mapping[str, Any], key: str, where: str) -> int:
     if v is None:
         return 0
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise InvalidInputError(f"{where}.{key} must be an int >= 0, got {v!r}")
+        raise InvalidInputError(f"{where}.{key} must be an int >= 0, got {quote(v)}")
     return v
 
 
@@ -308,7 +309,7 @@ def usage_from_provider(vendor: str, usage: Any) -> Usage:
     parse = {"openai": _openai, "openai-responses": _openai, "anthropic": _anthropic,
              "gemini": _gemini, "dashscope": _dashscope}.get(vendor)
     if parse is None:
-        raise InvalidInputError(f"unknown vendor {vendor!r}; one of {', '.join(VENDORS)} or "
+        raise InvalidInputError(f"unknown vendor {quote(vendor)}; one of {', '.join(VENDORS)} or "
                                 "'auto'")
     values, parts = parse(block)
     try:
@@ -403,7 +404,7 @@ def _modalities(b: Mapping[str, Any], camel: str, where: str) -> dict[str, int]:
         mod = _GEMINI_MODALITY.get(str(d.get("modality", "TEXT")))
         if mod is None:
             raise InvalidInputError(f"{where}.{camel}[{i}]: unknown modality "
-                                    f"{d.get('modality')!r}")
+                                    f"{quote(d.get('modality'))}")
         n = d.get("tokenCount", d.get("token_count", 0))
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise InvalidInputError(f"{where}.{camel}[{i}].tokenCount must be an int >= 0")
