@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
@@ -48,6 +49,25 @@ money_amounts = st.decimals(min_value=-10**9, max_value=10**9, places=12, allow_
 #: Token counts of one request (0 to 2 million) and of a billing period (to 10**12).
 request_tokens = st.integers(0, 2_000_000)
 period_tokens = st.integers(0, 10**12)
+
+#: Decimals with up to 60 significant digits and exponents -60..30, either sign: far more
+#: digits than the default decimal context's 28, so any operation that runs in the ambient
+#: context instead of an exact one loses a digit on them.
+long_amounts = st.builds(
+    lambda sign, digits, exp: Decimal((sign, tuple(digits), exp)),
+    st.integers(0, 1),
+    st.one_of(st.lists(st.integers(0, 9), min_size=1, max_size=8),
+              st.lists(st.integers(0, 9), min_size=29, max_size=60)),
+    st.integers(-60, 30))
+
+#: Prices with up to 40 significant digits (0 to 10 000): more than 28.
+long_prices = st.builds(
+    lambda digits, places: Decimal((0, tuple(digits), -places)),
+    st.lists(st.integers(0, 9), min_size=29, max_size=40), st.integers(36, 40))
+
+#: Token counts that reach int64's edge and past it, with small ones mixed in.
+huge_tokens = st.one_of(st.integers(0, 1000), st.integers(2**61, 2**63 - 1),
+                        st.sampled_from([2**62, 2**62 + 1, 2**63 - 1, 2**63, 2**64 + 7]))
 
 
 # -- price books for the pricing tests -------------------------------------------------------

@@ -7,11 +7,11 @@ import json
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import tokenmeter as tm
-from strategies import money_amounts
+from strategies import long_amounts, money_amounts
 from tokenmeter.pricing.money import (
     CURRENCIES,
     ROUNDING_MODES,
@@ -148,3 +148,126 @@ def test_rounding_error_is_bounded_and_stated(a, cur, mode):
 @given(money_amounts)
 def test_half_up_is_symmetric(a):
     assert round_amount(-a, "CNY") == -round_amount(a, "CNY")
+
+
+# -- no ambient context: exact whatever decimal.getcontext() says ------------------------------
+#
+# The properties above run inside a wide trapped context, which would hide an operation
+# that runs in the caller's context instead of an exact one. These run in the interpreter's
+# default context (28 digits, Inexact not trapped) -- no ``localcontext`` at all -- or in a
+# deliberately hostile one, and must give the same digits.
+
+def hostile() -> decimal.Context:
+    """Three digits, truncating, nothing trapped: any leak shows."""
+    return decimal.Context(prec=3, rounding=decimal.ROUND_DOWN, traps=[])
+
+
+def assert_default_context() -> None:
+    ctx = decimal.getcontext()
+    assert ctx.prec == 28, "a test left a context behind"
+    assert not ctx.traps[decimal.Inexact], "a test left a context behind"
+
+
+def test_negation_keeps_every_digit_in_the_default_context():
+    assert_default_context()
+    digits = "1.234567890123456789012345678901234567"
+    assert (-tm.Money(digits, "CNY")).amount == Decimal("-" + digits)
+    assert abs(tm.Money("-" + digits, "CNY")).amount == Decimal(digits)
+    assert -tm.Money(0, "CNY") == tm.Money.zero("CNY")
+    assert repr(-tm.Money(0, "CNY")) == "Money('0', 'CNY')"  # no "-0"
+
+
+def test_minor_units_keep_every_digit_in_the_default_context():
+    assert_default_context()
+    assert tm.Money.from_minor(10**40 + 1, "CNY").amount == Decimal("1" + "0" * 38 + ".01")
+    assert tm.Money("1" * 40, "CNY").to_minor() == int("1" * 40) * 100
+    # Display never rounds either, even past the 100 digits arithmetic may use.
+    long = "0." + "1" * 120
+    assert tm.Money(long, "CNY").to_dict()["amount"] == long
+    assert tm.Money("1" * 120, "CNY").to_dict()["amount"] == "1" * 120 + ".00"
+
+
+def fits(d: Decimal) -> bool:
+    """Whether ``d`` has at most the 100 significant digits exact arithmetic holds."""
+    return len(d.normalize(trapped()).as_tuple().digits) <= 100
+
+
+@given(long_amounts, long_amounts, st.sampled_from(["default", "hostile"]))
+def test_money_is_exact_in_any_ambient_context(a, b, which):
+    # References are computed in a wide trapped context; the code under test in the
+    # default context or a hostile one.
+    with decimal.localcontext(trapped()):
+        want_sum, want_diff = a + b, a - b
+    assume(fits(want_sum) and fits(want_diff))
+
+    def run() -> tuple[tm.Money, ...]:
+        x, y = tm.Money(a, "CNY"), tm.Money(b, "CNY")
+        neg = -x
+        return (x, neg, abs(x), x + y, x - y, -neg, x + neg)
+
+    if which == "default":
+        assert_default_context()
+        got = run()
+    else:
+        with decimal.localcontext(hostile()):
+            got = run()
+    x, neg, ab, s, d, back, zero = got
+    assert neg.amount == a.copy_negate()
+    assert ab.amount == a.copy_abs()
+    assert ab.amount >= 0
+    assert s.amount == want_sum
+    assert d.amount == want_diff
+    assert back == x
+    assert not zero
+
+
+def test_a_sum_past_100_digits_is_refused_in_the_default_context():
+    assert_default_context()
+    with pytest.raises(tm.PricingError, match="significant digits"):
+        tm.Money("1e60", "CNY") + tm.Money("1e-60", "CNY")
+
+
+@given(long_amounts, st.sampled_from(sorted(CURRENCIES)),
+       st.sampled_from(sorted(ROUNDING_MODES)))
+def test_round_trips_are_exact_in_the_default_context(a, cur, mode):
+    assert_default_context()
+    m = tm.Money(a, cur)
+    assert tm.Money.from_dict(m.to_dict()) == m
+    assert Decimal(m.to_dict()["amount"]) == a
+    r = m.round(mode)
+    assert tm.Money.from_minor(r.to_minor(mode), cur) == r
+    with decimal.localcontext(trapped()):
+        assert r.amount == round_amount(a, cur, mode)
+    with decimal.localcontext(hostile()):
+        assert m.round(mode) == r
+
+
+def test_decimal_signals_become_pricing_errors():
+    with pytest.raises(tm.PricingError, match="too large"):
+        tm.Money("1e999999", "CNY") * 10
+    with pytest.raises(tm.PricingError, match="significant digits"):
+        tm.Money("1" * 101, "CNY") + tm.Money("0.1", "CNY")
+
+
+def test_rate_per_rounds_once_from_the_exact_quotient():
+    # 1 / (2·10^150 + 1) = 0.4999…(150 nines)… × 10^-150: rounding first to 100 digits
+    # would give 0.5 and then, half-up, 1 × 10^-150.
+    assert rate_per(tm.Money(1, "CNY"), 2 * 10**150 + 1, per=1, places=150) == 0
+    assert rate_per(tm.Money(1, "CNY"), 3, per=1, places=2, mode="up") == Decimal("0.34")
+    assert rate_per(tm.Money(-1, "CNY"), 3, per=1, places=2, mode="floor") == Decimal("-0.34")
+    assert rate_per(tm.Money(1, "CNY"), 8, per=1, places=2, mode="half_even") == Decimal("0.12")
+    with pytest.raises(tm.PricingError, match="per must be"):
+        rate_per(tm.Money(1, "CNY"), 3, per=0)
+
+
+@given(long_amounts, st.integers(1, 10**12), st.sampled_from(sorted(ROUNDING_MODES)),
+       st.integers(0, 12))
+def test_rate_per_error_is_bounded(a, q, mode, places):
+    assert_default_context()
+    got = rate_per(tm.Money(a, "USD"), q, per=1000, places=places, mode=mode)
+    unit = Decimal(1).scaleb(-places)
+    with decimal.localcontext(decimal.Context(prec=400, traps=[decimal.InvalidOperation])):
+        err = abs(got - a * 1000 / q)  # 400 digits: far below the bound checked
+        assert err < unit
+        if mode.startswith("half"):
+            assert err <= unit / 2

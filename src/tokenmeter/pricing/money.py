@@ -9,6 +9,11 @@ All arithmetic on amounts runs in :data:`EXACT`, a decimal context with
 :class:`~tokenmeter.errors.PricingError` instead of losing a digit. Rounding happens
 only in :func:`round_amount` (and :meth:`Money.round`), the declared boundary, with a
 named mode.
+
+Nothing here depends on the caller's ambient decimal context (``decimal.getcontext()``,
+28 digits by default): sign changes use ``copy_negate``/``copy_abs``, shifts by powers of
+ten and display normalisation run in a context wide enough to be exact by construction
+(:func:`shift`, :func:`normal`), and everything else runs inside :func:`exact_context`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
@@ -31,8 +37,11 @@ __all__ = [
     "canonical",
     "exact_context",
     "minor_units",
+    "negate",
+    "normal",
     "rate_per",
     "round_amount",
+    "shift",
     "to_decimal",
 ]
 
@@ -51,8 +60,13 @@ EXACT = decimal.Context(
            decimal.Overflow],
 )
 
-# Rounding itself must not trap Inexact (losing digits is its whole purpose).
-_ROUNDING = decimal.Context(prec=PRECISION, traps=[decimal.InvalidOperation])
+# Rounding itself must not trap Inexact (losing digits is its whole purpose). Its
+# precision is unbounded so that quantize never fails on a long amount, and so that
+# shifts (scaleb) and normalize, which only move the exponent or drop trailing zeros,
+# are exact by construction whatever the ambient context says.
+_WIDE = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+                        traps=[decimal.InvalidOperation, decimal.Overflow,
+                               decimal.DivisionByZero])
 
 #: ISO 4217 minor units (digits after the decimal point) of the currencies a price book
 #: may use. Source: ISO 4217 list one (SIX Group), checked 2026-11-27.
@@ -81,15 +95,51 @@ ROUNDING_MODES: Mapping[str, str] = MappingProxyType({
 
 @contextmanager
 def exact_context() -> Iterator[decimal.Context]:
-    """Run the body in :data:`EXACT`; a lost digit becomes a :class:`PricingError`."""
+    """Run the body in :data:`EXACT`; a lost digit becomes a :class:`PricingError`.
+
+    Every other decimal signal trapped in the body (an exponent past :data:`EXACT`'s
+    range, an integer division whose quotient has too many digits) is a
+    :class:`PricingError` too, never a bare :mod:`decimal` exception.
+    """
     try:
         with decimal.localcontext(EXACT) as ctx:
             yield ctx
+    except decimal.Overflow as exc:  # an Inexact subclass: test it first
+        raise PricingError(
+            f"an amount is too large to represent (its exponent passes {EXACT.Emax}); "
+            "tokenmeter refuses to round it silently"
+        ) from exc
     except decimal.Inexact as exc:
         raise PricingError(
             f"an amount needs more than {PRECISION} significant digits and cannot be "
             "represented exactly; tokenmeter refuses to round it silently"
         ) from exc
+    except decimal.DecimalException as exc:
+        raise PricingError(
+            f"exact decimal arithmetic failed ({type(exc).__name__}): an amount or quantity "
+            f"needs more than {PRECISION} significant digits or is out of range"
+        ) from exc
+
+
+def shift(value: Decimal, places: int) -> Decimal:
+    """``value × 10**places``: a change of exponent, exact whatever the ambient context.
+
+    Raises:
+        PricingError: the exponent would leave decimal's range.
+    """
+    with exact_context():
+        return value.scaleb(places, context=_WIDE)
+
+
+def normal(value: Decimal) -> Decimal:
+    """``value`` without trailing zeros (``Decimal.normalize``), never rounded."""
+    with exact_context():
+        return value.normalize(_WIDE)
+
+
+def negate(value: Decimal) -> Decimal:
+    """``-value`` without a context (``copy_negate``); a zero stays ``+0``."""
+    return value.copy_negate() if value else value.copy_abs()
 
 
 def minor_units(currency: str) -> int:
@@ -147,22 +197,24 @@ def round_amount(amount: Decimal, currency: str, mode: str = "half_up") -> Decim
         raise PricingError(
             f"unknown rounding mode {mode!r}; known: {', '.join(ROUNDING_MODES)}"
         ) from None
-    quantum = Decimal(1).scaleb(-minor_units(currency))
-    return amount.quantize(quantum, rounding=rounding, context=_ROUNDING)
+    quantum = Decimal((0, (1,), -minor_units(currency)))
+    with exact_context():  # only an exponent past decimal's range can fail here
+        return amount.quantize(quantum, rounding=rounding, context=_WIDE)
 
 
 def canonical(amount: Decimal, currency: str) -> str:
     """A stable decimal string: no exponent, at least the minor-unit digits, no other
     trailing zeros (``3.5`` CNY -> ``"3.50"``, ``0.00000350`` -> ``"0.0000035"``)."""
     digits = minor_units(currency)
-    d = amount.normalize(_ROUNDING)
+    if not amount.is_finite():  # never reaches here (to_decimal refuses NaN/infinity)
+        raise PricingError(f"amount {amount!r} is not finite")
+    d = normal(amount)
     if d.is_zero():
         d = Decimal(0)
     exp = d.as_tuple().exponent
-    if not isinstance(exp, int):  # NaN/infinity never reach here (to_decimal refuses them)
-        raise PricingError(f"amount {amount!r} is not finite")
-    if exp > -digits:
-        d = d.quantize(Decimal(1).scaleb(-digits), context=_ROUNDING)
+    if isinstance(exp, int) and exp > -digits:
+        with exact_context():  # adds zeros only: exact in the wide context
+            d = d.quantize(Decimal((0, (1,), -digits)), context=_WIDE)
     return format(d, "f")
 
 
@@ -171,21 +223,44 @@ def rate_per(total: Money, quantity: int | Decimal, per: int = 1_000_000, *,
     """The effective price of ``per`` units when ``quantity`` units cost ``total``.
 
     A division, so in general inexact (¥0.50 for 147 600 tokens is
-    ¥3.38753387… per million): the result is rounded to ``places`` decimals with the
-    named ``mode``, and is for display and comparison, never for billing.
+    ¥3.38753387… per million): the result is rounded once, from the exact quotient, to
+    ``places`` decimals with the named ``mode``, and is for display and comparison,
+    never for billing.
 
     Raises:
-        PricingError: a non-positive quantity or an unknown mode.
+        PricingError: a non-positive quantity or ``per``, or an unknown mode.
     """
     q = to_decimal(quantity, "quantity") if not isinstance(quantity, Decimal) else quantity
-    if q <= 0:
+    if not q.is_finite() or q <= 0:
         raise PricingError(f"quantity must be > 0 to compute a rate, got {quantity}")
+    if isinstance(per, bool) or not isinstance(per, int) or per < 1:
+        raise PricingError(f"per must be an int >= 1, got {per!r}")
+    if isinstance(places, bool) or not isinstance(places, int):
+        raise PricingError(f"places must be an int, got {places!r}")
     if mode not in ROUNDING_MODES:
         raise PricingError(f"unknown rounding mode {mode!r}; known: {', '.join(ROUNDING_MODES)}")
-    ctx = decimal.Context(prec=PRECISION, rounding=ROUNDING_MODES[mode])
-    value = ctx.divide(ctx.multiply(total.amount, Decimal(per)), q)
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUNDING_MODES[mode],
-                          context=_ROUNDING)
+    # In rationals, then one rounding: a quotient first rounded to some precision and
+    # then to ``places`` could round twice (0.4999…9|7 -> 0.5 -> 1).
+    exact = Fraction(total.amount) * per / Fraction(q) * Fraction(10) ** places
+    return shift(Decimal(_round_ratio(exact.numerator, exact.denominator, mode)), -places)
+
+
+def _round_ratio(num: int, den: int, mode: str) -> int:
+    """``num / den`` (``den > 0``) rounded to an integer with the named mode."""
+    neg = num < 0
+    q, r = divmod(-num if neg else num, den)
+    twice = 2 * r
+    up = {
+        "half_up": twice >= den,
+        "half_even": twice > den or (twice == den and q % 2 == 1),
+        "half_down": twice > den,
+        "up": r > 0,
+        "down": False,
+        "ceiling": r > 0 and not neg,
+        "floor": r > 0 and neg,
+    }[mode]
+    mag = q + 1 if up else q
+    return -mag if neg else mag
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +300,7 @@ class Money:
         """From an integer count of minor units (``from_minor(350, "CNY")`` is ¥3.50)."""
         if isinstance(units, bool) or not isinstance(units, int):
             raise TypeError(f"minor units must be an int, got {type(units).__name__}")
-        return cls(Decimal(units).scaleb(-minor_units(currency.upper())), currency)
+        return cls(shift(Decimal(units), -minor_units(currency.upper())), currency)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Money:
@@ -245,7 +320,7 @@ class Money:
 
     def to_minor(self, mode: str = "half_up") -> int:
         """The rounded amount as an integer count of minor units."""
-        return int(round_amount(self.amount, self.currency, mode).scaleb(self.minor_units))
+        return int(shift(round_amount(self.amount, self.currency, mode), self.minor_units))
 
     def to_dict(self) -> dict[str, str]:
         """``{"amount": "3.50", "currency": "CNY"}``: decimal strings, never floats."""
@@ -286,10 +361,12 @@ class Money:
             return Money(self.amount - other.amount, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        # copy_negate/copy_abs take no context: ``-d`` and ``abs(d)`` would round to the
+        # ambient context's 28 digits.
+        return Money(negate(self.amount), self.currency)
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.currency)
+        return Money(self.amount.copy_abs(), self.currency)
 
     def __mul__(self, factor: object) -> Money:
         if isinstance(factor, (bool, float)) or not isinstance(factor, (int, Decimal)):
