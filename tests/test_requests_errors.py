@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import urllib.request
 
@@ -117,7 +118,10 @@ def test_a_resolver_returning_the_wrong_kind_is_an_error():
 
 @pytest.mark.parametrize(("body", "where", "what"), [
     (chat({"type": "image", "image_url": {"url": "x"}}), r"messages\[1\]\.content\[0\]",
-     "unknown content part type 'image'"),
+     "has type 'image' but neither a 'source'"),
+    (chat({"type": "image", "image_url": {"url": "x"}}, {"type": "image_url", "image_url": {
+        "url": png_url()}}), r"messages\[1\]\.content\[0\]", "unknown content part type "
+     "'image'; Chat Completions parts"),
     (chat({"type": "text"}), r"messages\[1\]\.content\[0\]", "missing 'text'"),
     (chat({"type": "image_url", "image_url": {}}), r"messages\[1\]\.content\[0\]\.image_url",
      "missing 'url'"),
@@ -134,7 +138,7 @@ def test_a_resolver_returning_the_wrong_kind_is_an_error():
     ({"messages": [{"content": "no role"}]}, r"messages\[0\]", "missing 'role'"),
     ({"messages": "hello"}, "messages", "must be an array"),
     ({"messages": [{"role": "user", "content": 7}]}, r"messages\[0\]\.content", "array"),
-    ({"prompt": "hi"}, "request shape", "shape="),
+    ({"prompt": "hi"}, "request's shape could not be recognised", "shape="),
 ])
 def test_malformed_openai_requests(body, where, what):
     with pytest.raises(tm.InvalidInputError, match=f"(?s){where}.*{what}"):
@@ -318,6 +322,51 @@ def test_clean_base64_accepts_what_vendors_accept():
     for bad in ("", "====", "ab+c-d", "abc\u00e9", "A", "ab=c", "abc==", "a%bc"):
         with pytest.raises(tm.InvalidInputError):
             clean_base64(bad, "x", 10**6)
+
+
+# -- a shape that cannot be recognised ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "why"), [
+    ({"hologram": "x"}, r"the body has no 'messages', 'input' or 'contents' \(its keys: "
+                        r"\['hologram'\]\)"),
+    ({"messages": [{"role": "user", "content": [{"hologram": "x"}]}]},
+     r"messages\[0\]\.content\[0\] has no 'type' and none of the keys audio, image, text, "
+     r"video \(its keys: \['hologram'\]\)"),
+    ([{"hologram": "x"}], r"messages\[0\] has neither 'role' nor 'content'"),
+    ([{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "hologram"}]}],
+     r"messages\[0\]\.content\[1\] has type 'hologram', a part type of no accepted shape"),
+    ([{"role": "user", "content": [{"type": "h" * 10_000}]}], r"has type 'h{60}'…\(10,000 "
+                                                              r"chars\)"),
+])
+def test_a_shape_that_cannot_be_recognised_says_so(body, why):
+    with pytest.raises(tm.InvalidInputError) as err:
+        tm.count_request(QWEN, body)
+    msg = str(err.value)
+    assert msg.startswith("the request's shape could not be recognised: ")
+    assert re.search(why, msg), msg
+    for shape in tm._requests.SHAPES:
+        assert f"'{shape}'" in msg
+    assert "pass shape=" in msg
+    assert "unknown content part type" not in msg
+    assert len(msg) < 1000
+
+
+def test_detection_only_fails_where_nothing_names_the_shape():
+    # An OpenAI part elsewhere names the shape: the unknown part is the parser's error.
+    body = chat({"type": "hologram"}, {"type": "image_url", "image_url": {"url": png_url()}})
+    with pytest.raises(tm.InvalidInputError, match=r"messages\[1\]\.content\[0\]: unknown "
+                                                   "content part type 'hologram'; Chat "
+                                                   "Completions parts are"):
+        tm.count_request(QWEN, body)
+    # Text alone is every shape's: Chat Completions, as before.
+    assert tm._requests.detect_shape(chat({"type": "text", "text": "hi"})) == "openai"
+    assert tm._requests.detect_shape({"messages": []}) == "openai"
+    # With shape= there is no detection, and the shape's parser names the part.
+    with pytest.raises(tm.InvalidInputError, match=r"messages\[0\]\.content\[0\]: unknown "
+                                                   "content block type 'hologram'"):
+        tm.count_request("claude-sonnet-4-5", [{"role": "user", "content": [
+            {"type": "hologram"}]}], shape="anthropic", estimate=True)
 
 
 # -- bare base64 where a reference is expected; long references in messages -------------

@@ -40,18 +40,46 @@ _BUCKET = {"text": "text", "framing": "text", "tools": "text", "image": "image",
            "document": "image", "video": "video", "audio": "audio"}
 
 
+_DASHSCOPE_KEYS = {"image", "video", "audio", "text"}
+_SHAPE_HELP = (
+    "Accepted shapes: 'openai' (Chat Completions: 'messages' whose content is a "
+    "string or typed parts: text, image_url, input_audio, file, refusal, video_url, "
+    "audio_url, video), 'openai-responses' ('input' and 'instructions'), 'anthropic' "
+    "('messages' with a top-level 'system', or blocks such as image/document with a "
+    "'source', tool_use, tool_result, thinking), 'gemini' ('contents' of 'parts', "
+    "'systemInstruction') and 'dashscope' ('input.messages', or items keyed by their "
+    "media: {'image': ...}, {'video': ...}, {'audio': ...}, {'text': ...}); pass shape= "
+    "(one of " + ", ".join(SHAPES) + ") to name it")
+
+
+def _unrecognised(why: str) -> InvalidInputError:
+    return InvalidInputError(f"the request's shape could not be recognised: {why}. "
+                             f"{_SHAPE_HELP}")
+
+
+def _keys(obj: Mapping[str, Any]) -> str:
+    from ._media import quote
+
+    return quote(sorted(str(k) for k in obj))
+
+
 def detect_shape(request: Mapping[str, Any]) -> str:
     """The shape of a request body: one of :data:`SHAPES`.
 
     Gemini bodies have ``contents``; DashScope's HTTP form nests ``input.messages``; a
     Responses body has ``input``; among ``messages`` bodies, a top-level ``system``, a tool
     with an ``input_schema`` or an Anthropic block (``image`` with a ``source``,
-    ``tool_use``…) means Anthropic, items
-    keyed by their media (``{"image": ...}``) mean DashScope, and the rest is OpenAI's
-    Chat Completions (string contents frame the same in every shape).
+    ``tool_use``…) means Anthropic, items keyed by their media (``{"image": ...}``) mean
+    DashScope, and an OpenAI part type (``image_url``, ``input_audio``…) means Chat
+    Completions. A body of string contents and ``text`` parts only is read as Chat
+    Completions (string contents frame the same in every shape).
 
     Raises:
-        InvalidInputError: none of these keys is present.
+        InvalidInputError: the shape could not be recognised — none of these keys, a
+            message with neither ``role`` nor ``content``, or a part that belongs to no
+            shape (an unknown ``type``, or no ``type`` and no media key) while nothing else
+            in the body names the shape. The message names the part, lists the accepted
+            shapes and points to ``shape=``.
     """
     if not isinstance(request, Mapping):
         raise InvalidInputError(f"a request body is a JSON object, got {type(request).__name__}")
@@ -65,35 +93,63 @@ def detect_shape(request: Mapping[str, Any]) -> str:
         return "openai-responses"
     msgs = request.get("messages")
     if msgs is None:
-        raise InvalidInputError(
-            "cannot tell the request shape: no 'messages', 'input' or 'contents'; pass "
-            f"shape= (one of {', '.join(SHAPES)})")
+        raise _unrecognised(f"the body has no 'messages', 'input' or 'contents' (its keys: "
+                            f"{_keys(request)})")
     if "system" in request or "anthropic_version" in request:
         return "anthropic"
     tools = request.get("tools")
     if isinstance(tools, Sequence) and any(
             isinstance(t, Mapping) and "input_schema" in t for t in tools):
         return "anthropic"  # OpenAI tools hold "function"; Anthropic's hold "input_schema"
+    unknown: str | None = None  # the first part no shape has, unless something names one
     if isinstance(msgs, Sequence) and not isinstance(msgs, (str, bytes)):
-        for m in msgs:
-            content = m.get("content") if isinstance(m, Mapping) else None
+        for i, m in enumerate(msgs):
+            if not isinstance(m, Mapping):
+                continue  # the parser names it
+            if "role" not in m and "content" not in m:
+                unknown = unknown or (f"messages[{i}] has neither 'role' nor 'content' (its "
+                                      f"keys: {_keys(m)})")
+                continue
+            content = m.get("content")
             if not isinstance(content, Sequence) or isinstance(content, (str, bytes)):
                 continue
-            for part in content:
+            for j, part in enumerate(content):
                 if not isinstance(part, Mapping):
                     continue
-                kind = part.get("type")
-                if kind is None and part.keys() & {"image", "video", "audio", "text"}:
-                    return "dashscope"
-                if kind in ("image", "document") and "source" in part:
-                    return "anthropic"
-                if kind in _ANTHROPIC_BLOCKS:
-                    return "anthropic"
-                if kind in ("image", "video", "audio") and kind in part:
-                    return "dashscope"
-                if kind in _OPENAI_PARTS:
-                    return "openai"
+                shape, why = _part_shape(part)
+                if shape is not None:
+                    return shape
+                if why:
+                    unknown = unknown or f"messages[{i}].content[{j}] {why}"
+    if unknown is not None:
+        raise _unrecognised(unknown)
     return "openai"
+
+
+def _part_shape(part: Mapping[str, Any]) -> tuple[str | None, str]:
+    """(the shape a content part names, or None; why it fits no shape, or "")."""
+    from ._media import quote
+
+    kind = part.get("type")
+    if kind is None:
+        if part.keys() & _DASHSCOPE_KEYS:
+            return "dashscope", ""
+        return None, (f"has no 'type' and none of the keys {', '.join(sorted(_DASHSCOPE_KEYS))}"
+                      f" (its keys: {_keys(part)})")
+    if kind in ("image", "document") and "source" in part:
+        return "anthropic", ""
+    if kind in _ANTHROPIC_BLOCKS:
+        return "anthropic", ""
+    if kind in ("image", "video", "audio") and kind in part:
+        return "dashscope", ""
+    if kind in _OPENAI_PARTS:
+        return "openai", ""
+    if kind == "text":
+        return None, ""  # every shape has text parts
+    if kind in ("image", "video", "audio"):
+        return None, (f"has type {kind!r} but neither a 'source' (Anthropic) nor an {kind!r} "
+                      "key (DashScope / qwen-vl-utils)")
+    return None, f"has type {quote(kind)}, a part type of no accepted shape"
 
 
 def _parse_body(request: Any) -> Mapping[str, Any]:
