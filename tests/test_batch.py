@@ -314,6 +314,9 @@ def check_prices(book: Any, rows: list[dict[str, Any]]) -> None:
             q = scalar_price(book, row, c["tokens"])
         except TokenmeterError as exc:
             q, failure = None, f"{type(exc).__name__}: {exc}"
+        # A row that counts keeps its count columns whatever its price does.
+        assert (g["tokens"], g["wrapper_tokens"], g["exact"]) == (
+            c["tokens"], c["wrapper_tokens"], c["exact"]), (i, row)
         if q is None:
             assert g["error"] == failure, (i, row)
             assert g["amount"] is g["amount_rounded"] is g["currency"] is None
@@ -455,6 +458,34 @@ def test_rows_an_array_call_rejects_are_priced_one_by_one():
     errors = price_table(table_of(rows), book).column("error").to_pylist()
     assert sum(e is not None for e in errors) == 60
     assert all("past the last context tier" in e for e in errors if e is not None)
+
+
+def test_an_unpriced_model_keeps_its_count_and_reports_the_price_error():
+    # qwen2.5-vl-7b-instruct counts images, but vendors-2026-11 has no price for it.
+    at = ts(2026, 11, 3)
+    rows = [{"model": "qwen2.5-vl-7b-instruct", "modality": "image", "width": 1280,
+             "height": 720, "timestamp": at},
+            {"model": "gpt-4o", "modality": "image", "width": 1024, "height": 1024,
+             "timestamp": at},
+            {"model": "qwen2.5-vl-7b-instruct", "modality": "text", "reported_tokens": 42,
+             "timestamp": at},
+            {"model": "qwen2.5-vl-7b-instruct", "modality": "image", "width": 0,
+             "height": 720, "timestamp": at}]
+    book = tm.load_price_book("vendors-2026-11")
+    check_prices(book, rows)
+    out = price_table(table_of(rows), book).to_pylist()
+    tc = tm.get_model("qwen2.5-vl-7b-instruct").count_image(1280, 720)
+    assert (out[0]["tokens"], out[0]["wrapper_tokens"], out[0]["exact"]) == (
+        tc.tokens, tc.wrapper_tokens, tc.exact)
+    assert out[0]["error"].startswith("UnpricedModelError: ")
+    assert out[0]["amount"] is out[0]["amount_rounded"] is out[0]["currency"] is None
+    assert out[1]["error"] is None and out[1]["amount"] is not None
+    assert (out[2]["tokens"], out[2]["wrapper_tokens"], out[2]["exact"]) == (42, None, True)
+    assert out[2]["error"].startswith("UnpricedModelError: ")
+    # a row that cannot be counted has no numbers at all, and its count error
+    assert out[3]["tokens"] is None and out[3]["error"].startswith("InvalidInputError: ")
+    with pytest.raises(tm.UnpricedModelError, match=r"^row 0: "):
+        price_table(table_of(rows[:2]), book, strict=True)
 
 
 def test_docs_batch_page_examples_run():

@@ -29,7 +29,9 @@ Output columns, added after the input's own (which are all kept):
 
 * ``tokens`` (int64), ``wrapper_tokens`` (int64; null for ``reported_tokens`` rows),
   ``exact`` (bool) and ``error`` (string: ``"ErrorClass: message"``, null when fine);
-  the numbers are null on a row with an error.
+  the numbers are null on a row that cannot be counted. A row that counts but cannot be
+  priced (:func:`price_table`: an unpriced model, no book version in effect…) keeps
+  them; its price columns are null and ``error`` holds the pricing error.
 * from :func:`price_table`: ``amount`` — the row's exact, unrounded price as a
   ``decimal128(38, 18)`` (``Decimal`` objects in a dict), equal to ``Quote.exact`` —
   ``amount_rounded`` — what the row's own quote says is owed, each line rounded once
@@ -91,6 +93,10 @@ def _run(table: Any, book: PriceBook | None, *, strict: bool, estimate: bool,
     frame = read(table, outputs)
     errors = Errors(frame.n)
     counts = count_rows(parse(frame, errors), errors, estimate=estimate, options=options)
+    # The count columns follow the count: a row that counts but cannot be priced (an
+    # unpriced model, no book version in effect…) keeps its tokens; only the price
+    # columns are null there, and the pricing error is in ``error``.
+    bad = ~errors.ok
     priced = {}
     if book is not None:
         from ._batch.price import price_rows
@@ -98,8 +104,6 @@ def _run(table: Any, book: PriceBook | None, *, strict: bool, estimate: bool,
         priced = price_rows(counts, book, frame.columns.get("timestamp"))
     if strict:
         errors.raise_first()
-    ok = errors.ok
-    bad = ~ok
     cols: dict[str, pa.Array] = {
         "tokens": pa.array(counts.tokens, mask=bad, type=pa.int64()),
         "wrapper_tokens": pa.array(counts.wrapper, mask=~counts.wrapper_ok | bad,
@@ -160,7 +164,9 @@ def price_table(table: Any, book: PriceBook | str | os.PathLike[str] | None = No
 
     Raises:
         As :func:`count_table`; pricing failures (an unpriced model or modality, no book
-        version at a timestamp…) are row errors, or raise with ``strict``.
+        version at a timestamp…) are row errors, or raise with ``strict``. Such a row
+        keeps its ``tokens``, ``wrapper_tokens`` and ``exact``; its ``amount``,
+        ``amount_rounded`` and ``currency`` are null.
     """
     from . import load_price_book
     from .pricing import PriceBook
