@@ -520,3 +520,83 @@ def test_request_values_are_quoted_short(body, shape):
     with pytest.raises(tm.InvalidInputError) as err:
         tm.count_request(QWEN, body, shape=shape, estimate=True)
     assert len(str(err.value)) < 500, str(err.value)[:200]
+
+
+# -- an option the count does not apply is never dropped silently ------------------------
+
+
+def gemini_image(res: str | None = None, *, part_res: str | None = None,
+                 size: tuple[int, int] = (800, 600)) -> dict:
+    part: dict = {"inlineData": {"mimeType": "image/jpeg",
+                                 "data": b64(mf.image("JPEG", size))}}
+    if part_res:
+        part["mediaResolution"] = {"level": part_res}
+    body: dict = {"contents": [{"parts": [{"text": "what is this?"}, part]}]}
+    if res:
+        body["generationConfig"] = {"mediaResolution": res}
+    return body
+
+
+@pytest.mark.parametrize("res", ["MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM",
+                                 "MEDIA_RESOLUTION_HIGH"])
+def test_gemini2_media_resolution_on_an_image_is_visible_not_silent(res):
+    usage = tm.count_request("gemini-2.5-flash", gemini_image(res))
+    img = part_at(usage, "contents[0].parts[1]")
+    level = res.removeprefix("MEDIA_RESOLUTION_").lower()
+    # The rule takes no media_resolution: the default-resolution count, marked as such.
+    assert img.tokens == 516 == tm.get_model("gemini-2.5-flash").count_image(800, 600).tokens
+    assert not img.exact
+    note = f"media_resolution='{level}' not applied: gemini.tiles takes no media_resolution"
+    assert note in img.rule
+    assert note in img.count.details["note"]
+    assert note in usage.explain()
+    assert note in img.count.explain()
+    assert "LOW 64 tokens, MEDIUM 256, HIGH 256 with zoomed reframing" in img.rule
+
+
+def test_gemini_unspecified_resolution_adds_no_note():
+    for res in (None, "MEDIA_RESOLUTION_UNSPECIFIED"):
+        img = part_at(tm.count_request("gemini-2.5-flash", gemini_image(res)),
+                      "contents[0].parts[1]")
+        assert img.rule == "gemini.tiles"
+        assert "note" not in img.count.details
+
+
+def test_gemini3_applies_media_resolution_without_a_note():
+    usage = tm.count_request("gemini-3-pro", gemini_image("MEDIA_RESOLUTION_LOW"))
+    img = part_at(usage, "contents[0].parts[1]")
+    assert (img.tokens, img.rule) == (280, "gemini.budget")
+    usage = tm.count_request("gemini-3-pro", gemini_image(part_res="MEDIA_RESOLUTION_MEDIUM"))
+    img = part_at(usage, "contents[0].parts[1]")
+    assert (img.tokens, img.rule) == (560, "gemini.budget")
+
+
+def test_a_request_wide_media_resolution_is_noted_where_a_rule_does_not_take_it():
+    usage = tm.count_request("gemini-2.5-flash", gemini_image(), media_resolution="low")
+    img = part_at(usage, "contents[0].parts[1]")
+    assert img.tokens == 516
+    assert "media_resolution='low' not applied" in img.rule
+    # A part's own value wins over the request-wide one, in the note too.
+    usage = tm.count_request("gemini-2.5-flash", gemini_image("MEDIA_RESOLUTION_HIGH"),
+                             media_resolution="low")
+    assert "media_resolution='high' not applied" in part_at(usage, "contents[0].parts[1]").rule
+
+
+def test_media_resolution_on_a_gemini_pdf_is_noted():
+    pdf = b64(mf.image("PDF", (200, 300), frames=3))
+    body = {"generationConfig": {"mediaResolution": "MEDIA_RESOLUTION_LOW"},
+            "contents": [{"parts": [{"inlineData": {"mimeType": "application/pdf",
+                                                    "data": pdf}}]}]}
+    doc = part_at(tm.count_request("gemini-2.5-flash", body), "contents[0].parts[0]")
+    assert doc.tokens == 3 * 258
+    assert "media_resolution='low' not applied: the per-page figure" in doc.rule
+    assert not doc.exact
+    del body["generationConfig"]
+    doc = part_at(tm.count_request("gemini-2.5-flash", body), "contents[0].parts[0]")
+    assert doc.rule == "document.pdf_pages"
+
+
+def part_at(usage: tm.Usage, index: str) -> tm.UsagePart:
+    (found,) = [p for p in usage.parts if p.index == index]
+    assert found.count is not None
+    return found

@@ -63,12 +63,23 @@ class TextItem:
 
 @dataclass(slots=True)
 class MediaItem:
-    """A counted media part."""
+    """A counted media part.
+
+    Attributes:
+        count: its :class:`~tokenmeter.TokenCount`.
+        where: its index path in the request.
+        kind: ``"image"``, ``"video"``, ``"audio"`` or ``"document"``.
+        seconds: its duration (video, audio).
+        note: what the request asked for that the count does not apply (an option the
+            model's rule does not take, and why); shown in the part's rule, so
+            ``Usage.explain()`` prints it, and in ``count.details["note"]``.
+    """
 
     count: TokenCount
     where: str
     kind: str
     seconds: float = 0.0
+    note: str = ""
 
 
 @dataclass(slots=True)
@@ -185,6 +196,13 @@ def pdf_pages(data: bytes, where: str) -> int:
 
 _DETAIL_VALUES = ("auto", "low", "high")
 
+#: Request-wide options that name no modality (``count_request(..., media_resolution=...)``):
+#: a part whose rule does not take one says so, like a part's own option.
+_ANY_MEDIA_OPTS = frozenset({"media_resolution"})
+_GEMINI_RESOLUTION_SOURCE = (
+    "Google's GenerationConfig.MediaResolution: LOW 64 tokens, MEDIUM 256, HIGH 256 with "
+    "zoomed reframing")
+
 
 class MediaCounter:
     """Loads and counts the media parts of one request on one model.
@@ -204,6 +222,9 @@ class MediaCounter:
         self.pdf_page_tokens = pdf_page_tokens
         self._rules: dict[str, Any] = {}
         self.opts: dict[str, dict[str, Any]] = {}
+        # Request-wide options a kind's rule does not take, reported on each of its parts.
+        self.unapplied: dict[str, dict[str, Any]] = {
+            "document": {k: v for k, v in opts.items() if k in _ANY_MEDIA_OPTS}}
         unused = set(opts)
         for kind in ("image", "video", "audio"):
             if kind in model.modalities:
@@ -212,6 +233,8 @@ class MediaCounter:
                 except CatalogError:  # a broken rule fails at the part that needs it
                     continue
                 self.opts[kind] = {k: v for k, v in opts.items() if k in accepted}
+                self.unapplied[kind] = {k: v for k, v in opts.items()
+                                        if k in _ANY_MEDIA_OPTS and k not in accepted}
                 unused -= set(self.opts[kind])
         if unused:
             raise InvalidInputError(
@@ -231,32 +254,61 @@ class MediaCounter:
         except UnsupportedModalityError as exc:
             raise UnsupportedModalityError(f"{where}: {exc}") from None
 
-    def _options(self, kind: str, part_opts: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    def _options(self, kind: str, part_opts: Mapping[str, Any]
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the options the rule takes, the options it does not take) for one part."""
         rule = self._rule(kind)
         merged = dict(self.opts.get(kind, {}))
-        ignored = []
+        ignored = dict(self.unapplied.get(kind, {}))
         for k, v in part_opts.items():
             if v is None:
                 continue
             if k in rule.options:
                 merged[k] = v
+                ignored.pop(k, None)
             else:
-                # A request field this model's processor does not use (OpenAI ``detail``
-                # sent to Qwen through vLLM): the server ignores it, and so do we, but the
-                # part says so.
-                ignored.append(k)
+                # A request field this model's rule does not take: never dropped silently;
+                # the part's rule and notes say it was not applied, and why.
+                ignored[k] = v
         return merged, ignored
 
-    def _note(self, count: TokenCount, ignored: list[str], extra: Mapping[str, Any] | None
-              ) -> TokenCount:
+    def _why_ignored(self, kind: str, rule_kind: str, key: str, value: Any
+                     ) -> tuple[str, bool]:
+        """Why the option ``key`` is not applied to a ``kind`` part, and whether the vendor
+        applies it (then the count is not what the vendor bills, and is not exact)."""
+        shown = f"{key}={quote(value)}"
+        gemini = self.model.family.startswith("gemini")
+        if key == "media_resolution" and kind == "audio":
+            return (f"{shown} does not apply to audio (Gemini tokenizes audio at a fixed rate "
+                    "per second at every media resolution)"), False
+        if key == "media_resolution" and gemini and kind == "document":
+            return (f"{shown} not applied: the per-page figure is the default resolution's; "
+                    "tokenmeter has no per-page PDF figure by media resolution"), True
+        if key == "media_resolution" and gemini:
+            return (f"{shown} not applied: {rule_kind} takes no media_resolution, so this is "
+                    f"the default-resolution count, but Gemini applies it to {kind}s "
+                    f"({_GEMINI_RESOLUTION_SOURCE})"), True
+        return (f"{shown} not applied: {rule_kind} takes no {key} (a server for "
+                f"{self.model.id} does not use it)"), False
+
+    def _note(self, count: TokenCount, kind: str, ignored: Mapping[str, Any],
+              extra: Mapping[str, Any] | None) -> tuple[TokenCount, str]:
         if not ignored and not extra:
-            return count
+            return count, ""
         details = dict(count.details)
+        notes = []
+        exact = count.exact
+        for k in sorted(ignored):
+            why, vendor_applies = self._why_ignored(kind, count.rule, k, ignored[k])
+            notes.append(why)
+            exact = exact and not vendor_applies
+        note = "; ".join(notes)
         if ignored:
             details["ignored_options"] = ", ".join(sorted(ignored))
+            details["note"] = f"{details['note']}; {note}" if details.get("note") else note
         if extra:
             details.update(extra)
-        return replace(count, details=details)
+        return replace(count, details=details, exact=exact), note
 
     def load(self, ref: Any, *, where: str, expect: str, mime: str | None = None,
              bare_path: bool = False, base64_only: bool = False) -> MediaInfo | bytes:
@@ -274,13 +326,14 @@ class MediaCounter:
         """Count one loaded media part."""
         part_opts = part_opts or {}
         if isinstance(info, bytes):
-            return self.document(info, where=where)
+            return self.document(info, where=where, part_opts=part_opts)
         try:
             if isinstance(info, ImageInfo):
                 self.require("image", where)
                 opts, ignored = self._options("image", part_opts)
-                c = self.model.count_image(info.width, info.height, **opts)
-                return MediaItem(count=self._note(c, ignored, note), where=where, kind="image")
+                c, why = self._note(self.model.count_image(info.width, info.height, **opts),
+                                    "image", ignored, note)
+                return MediaItem(count=c, where=where, kind="image", note=why)
             if isinstance(info, VideoInfo):
                 rule = self.require("video", where)
                 opts, ignored = self._options("video", part_opts)
@@ -290,9 +343,10 @@ class MediaCounter:
                     opts.setdefault("has_audio", False)
                 from .._facade import count_info
 
-                c = count_info(self.model, info, **opts)
-                return MediaItem(count=self._note(c, ignored, note), where=where, kind="video",
-                                 seconds=info.duration)
+                c, why = self._note(count_info(self.model, info, **opts), "video", ignored,
+                                    note)
+                return MediaItem(count=c, where=where, kind="video", seconds=info.duration,
+                                 note=why)
             if isinstance(info, AudioInfo):
                 rule = self.require("audio", where)
                 opts, ignored = self._options("audio", part_opts)
@@ -300,9 +354,10 @@ class MediaCounter:
                 if info.samples is not None and {"samples", "sample_rate"} <= rule.options:
                     opts.setdefault("samples", info.samples)
                     opts.setdefault("sample_rate", info.sample_rate)
-                c = self.model.count_audio(info.duration, **opts)
-                return MediaItem(count=self._note(c, ignored, note), where=where, kind="audio",
-                                 seconds=info.duration)
+                c, why = self._note(self.model.count_audio(info.duration, **opts), "audio",
+                                    ignored, note)
+                return MediaItem(count=c, where=where, kind="audio", seconds=info.duration,
+                                 note=why)
         except InvalidInputError as exc:
             msg = str(exc)
             raise type(exc)(msg if msg.startswith(where) else f"{where}: {msg}") from None
@@ -337,8 +392,12 @@ class MediaCounter:
         return self.count(video, where=where, part_opts=opts,
                           note={"frames_given": n, "frame_list_fps": fps})
 
-    def document(self, data: bytes, *, where: str) -> MediaItem:
-        """Count a PDF document: pages x the vendor's published per-page tokens."""
+    def document(self, data: bytes, *, where: str, part_opts: Mapping[str, Any] | None = None
+                 ) -> MediaItem:
+        """Count a PDF document: pages x the vendor's published per-page tokens.
+
+        No option changes the per-page figure; any given (a Gemini ``mediaResolution``)
+        is reported on the part as not applied."""
         fam = self.model.family
         if fam in PDF_PAGE_TOKENS:
             per, source = PDF_PAGE_TOKENS[fam]
@@ -355,7 +414,10 @@ class MediaCounter:
                        profile=self.model.profile, rule="document.pdf_pages", exact=False,
                        method=f"{pages} page(s) x {per} tokens per page", source=source,
                        as_of=self.model.as_of, details={"pages": pages, "tokens_per_page": per})
-        return MediaItem(count=c, where=where, kind="document")
+        ignored = dict(self.unapplied.get("document", {}))
+        ignored.update({k: v for k, v in (part_opts or {}).items() if v is not None})
+        c, why = self._note(c, "document", ignored, None)
+        return MediaItem(count=c, where=where, kind="document", note=why)
 
 
 def detail_option(value: Any, where: str) -> str | None:

@@ -157,7 +157,10 @@ def _item_parts(m: Message, tc: _Counter, count: Callable[[str], tuple[int, str]
 
 def _media_part(it: MediaItem, role: str) -> UsagePart:
     c = it.count
-    return UsagePart(kind=it.kind, tokens=c.tokens, exact=c.exact, rule=c.rule, role=role,
+    # What the request asked for and the count does not apply is part of the rule shown
+    # (Usage.explain() prints it).
+    rule = f"{c.rule}; {it.note}" if it.note else c.rule
+    return UsagePart(kind=it.kind, tokens=c.tokens, exact=c.exact, rule=rule, role=role,
                      index=it.where, count=c)
 
 

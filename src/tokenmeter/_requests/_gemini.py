@@ -6,6 +6,13 @@ Parts: ``text``, ``inlineData`` (``mimeType``, base64 ``data``), ``fileData``
 ``videoMetadata`` (``fps``, ``startOffset``, ``endOffset``) and, on Gemini 3, its own
 ``mediaResolution``. ``generationConfig.mediaResolution`` sets the request's default. Both
 the REST spelling (camelCase) and the proto field names (snake_case) are read.
+
+The resolution goes to every media part's rule that takes ``media_resolution`` (Gemini 3
+images, every Gemini video). Where the rule does not (Gemini 2.x images, whose
+``gemini.tiles`` rule has no per-resolution counts; PDF pages), the part keeps its
+default-resolution count, is marked as an estimate, and its rule and
+``count.details["note"]`` say the resolution was not applied and why, so
+``Usage.explain()`` shows it; audio notes that the resolution does not apply to it.
 """
 
 from __future__ import annotations
