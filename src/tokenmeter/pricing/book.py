@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._data import packaged_path, parse_toml, toml_error
 from ..errors import CurrencyMismatchError, PriceBookError, PricingError, UnpricedModelError
-from .money import CURRENCIES, ROUNDING_MODES, Money, exact_context, minor_units, round_amount
+from .money import (
+    CURRENCIES,
+    ROUNDING_MODES,
+    Money,
+    exact_context,
+    minor_units,
+    negate,
+    round_amount,
+)
 from .quote import Quote, QuoteLine, line_order
 from .rules import (
     BOUNDARIES,
@@ -656,7 +664,8 @@ def _credit_line(lines: Sequence[QuoteLine], credits: Money | None, currency: st
     if used <= 0:
         return []
     return [QuoteLine(kind="credit", modality="", direction="credit", unit="charge",
-                      quantity=Decimal(1), unit_price=None, per=1, amount=-used, rounded=-used,
+                      quantity=Decimal(1), unit_price=None, per=1, amount=negate(used),
+                      rounded=negate(used),
                       rule=f"credits applied after rating (balance {credits})", source=source,
                       as_of="")]
 

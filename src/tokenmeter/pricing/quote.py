@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ..errors import CurrencyMismatchError, PricingError
-from .money import Money, canonical, exact_context, round_amount
+from .money import Money, canonical, exact_context, negate, normal, round_amount
 
 __all__ = ["LINE_KINDS", "Quote", "QuoteLine", "line_order"]
 
@@ -82,8 +82,8 @@ class QuoteLine:
             "modality": self.modality,
             "direction": self.direction,
             "unit": self.unit,
-            "quantity": format(self.quantity.normalize() if self.quantity else _ZERO, "f"),
-            "price": None if price is None else format(price.normalize(), "f"),
+            "quantity": format(normal(self.quantity) if self.quantity else _ZERO, "f"),
+            "price": None if price is None else format(normal(price), "f"),
             "per": self.per,
             "amount": canonical(self.amount, currency),
             "rounded": canonical(self.rounded, currency),
@@ -163,7 +163,7 @@ class Quote:
     @property
     def credits_used(self) -> Money:
         """Credits this quote spent (positive)."""
-        return Money(-_sum(ln.amount for ln in self.lines if ln.kind == "credit"),
+        return Money(negate(_sum(ln.amount for ln in self.lines if ln.kind == "credit")),
                      self.currency)
 
     # -- presentation -------------------------------------------------------------------
@@ -201,7 +201,7 @@ class Quote:
         out = [head]
         last_source = None
         for ln in self.lines:
-            q = format(ln.quantity.normalize() if ln.quantity else _ZERO, "f")
+            q = format(normal(ln.quantity) if ln.quantity else _ZERO, "f")
             if ln.kind in ("minimum", "maximum", "credit"):
                 out.append(f"  {ln.kind}: {canonical(ln.rounded, cur)} {cur} ({ln.rule})")
                 continue

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import PricingError, UnpricedModelError
-from .money import exact_context, round_amount
+from .money import exact_context, negate, round_amount, shift
 from .quote import QuoteLine
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ class UnitRate:
     @property
     def unit_price(self) -> Decimal:
         """The price of one unit (an exact decimal shift of :attr:`price`)."""
-        return self.price.scaleb(-(len(str(self.per)) - 1))
+        return shift(self.price, -(len(str(self.per)) - 1))
 
     def amount(self, quantity: Decimal) -> Decimal:
         with exact_context():
@@ -286,7 +286,7 @@ class GraduatedRate:
         _check_tiers(self.tiers, open_end=True)
 
     def amount(self, quantity: Decimal) -> Decimal:
-        shift = -(len(str(self.per)) - 1)
+        places = -(len(str(self.per)) - 1)
         total = _ZERO
         lower = _ZERO
         with exact_context():
@@ -294,7 +294,7 @@ class GraduatedRate:
                 if quantity <= lower:
                     break
                 top = quantity if t.up_to is None else min(quantity, t.up_to)
-                total += (top - lower) * t.price.scaleb(shift) + t.flat
+                total += (top - lower) * shift(t.price, places) + t.flat
                 if t.up_to is None:
                     break
                 lower = t.up_to
@@ -336,7 +336,7 @@ class VolumeRate:
             return _ZERO
         t = self.tier_for(quantity)
         with exact_context():
-            return quantity * t.price.scaleb(-(len(str(self.per)) - 1)) + t.flat
+            return quantity * shift(t.price, -(len(str(self.per)) - 1)) + t.flat
 
     def describe(self, currency: str, unit: str) -> str:
         return f"volume ({self.boundary}): " + _tiers_text(self.tiers, self.per, currency, unit)
@@ -758,7 +758,8 @@ def meter_quantities(usage: Usage, table: Mapping[Meter, Priced]) -> dict[Meter,
 
     def add(meter: Meter, value: int | Decimal) -> None:
         if value:
-            out[meter] = out.get(meter, _ZERO) + Decimal(value)
+            with exact_context():  # counts may be far longer than 28 digits
+                out[meter] = out.get(meter, _ZERO) + Decimal(value)
 
     combined = COMBINED_TEXT in table
     cached, written = usage.cached, usage.cache_write
@@ -842,13 +843,15 @@ def rate_usage(price: ModelPrice, usage: Usage, *, at: dt.datetime | None, batch
         notes.append("priced after the period's prior usage: tiers and allowances continue "
                      "from it" if prior is not None else
                      "no prior usage given: priced as the first request of its period")
-    if price.item_max_seconds is not None and usage.output_video_seconds > (
-            price.item_max_seconds * usage.generations):
-        raise PricingError(
-            f"{price.id!r}: the per-item price covers up to {price.item_max_seconds} s of "
-            f"generated video per generation; the usage has {usage.output_video_seconds} s "
-            f"for {usage.generations} generation(s)"
-        )
+    if price.item_max_seconds is not None:
+        with exact_context():  # the ambient context would round the product
+            covered = price.item_max_seconds * usage.generations
+        if usage.output_video_seconds > covered:
+            raise PricingError(
+                f"{price.id!r}: the per-item price covers up to {price.item_max_seconds} s "
+                f"of generated video per generation; the usage has "
+                f"{usage.output_video_seconds} s for {usage.generations} generation(s)"
+            )
     qty = meter_quantities(usage, table)
     before = meter_quantities(prior, table) if prior is not None else {}
     lines: list[QuoteLine] = []
@@ -898,13 +901,15 @@ def rate_usage(price: ModelPrice, usage: Usage, *, at: dt.datetime | None, batch
             with exact_context():
                 used_before = min(start, allowance)
                 used_after = min(start + q, allowance)
+                free_quantity = used_after - used_before
                 free_amount = p.factor * (p.rate.amount(used_after) - p.rate.amount(used_before))
             if free_amount:
+                # negate(), not ``-free_amount``: unary minus rounds to the ambient context.
                 lines.append(QuoteLine(
                     kind="allowance", modality=meter.modality, direction=meter.direction,
-                    unit=meter.unit, quantity=used_after - used_before, unit_price=None,
-                    per=per, amount=-free_amount,
-                    rounded=round_amount(-free_amount, cur, rounding),
+                    unit=meter.unit, quantity=free_quantity, unit_price=None,
+                    per=per, amount=negate(free_amount),
+                    rounded=round_amount(negate(free_amount), cur, rounding),
                     rule=f"free allowance of {allowance} {meter.unit}s per period",
                     source=price.source, as_of=price.as_of))
     if price.charge_scope == scope:
