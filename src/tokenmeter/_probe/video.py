@@ -13,7 +13,9 @@ How a field is found, cheapest first:
 * **Packet scan** where the header has no frame count (Matroska/WebM, Ogg, MPEG-PS/TS,
   FLV…) or no duration: packets of the one stream are demuxed (other streams discarded),
   never decoded, within the probe's ``scan_bytes``; past that the count is estimated as
-  ``duration × fps`` and marked ``frames_exact=False``.
+  ``duration × fps`` and marked ``frames_exact=False``. A scan that reaches the end of a
+  file cut short — packets ending well before the length its header declares, or a last
+  container unit that runs past the end — raises :class:`CorruptMediaError` instead.
 * **Full probe**: only when the fast path left a field unknown (no size, no sample rate or
   channel count, no stream at all), the container is reopened with FFmpeg's default probe
   size and duration, still with ``skip_frame=all``.
@@ -24,7 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -271,44 +273,92 @@ def _hms(text: str) -> float | None:
 
 
 class _Scan:
-    __slots__ = ("complete", "deltas", "duration", "frames")
+    __slots__ = (
+        "budget",
+        "complete",
+        "deltas",
+        "duration",
+        "end",
+        "end_all",
+        "error",
+        "frame",
+        "frames",
+    )
 
     def __init__(
-        self, frames: int, duration: float | None, deltas: list[int], complete: bool
+        self,
+        frames: int,
+        duration: float | None,
+        deltas: list[int],
+        *,
+        budget: bool,
+        error: bool,
+        end: float | None,
+        end_all: float | None,
+        frame: float | None,
     ) -> None:
         self.frames = frames
         self.duration = duration
         self.deltas = deltas
-        self.complete = complete
+        #: stopped at ``scan_bytes`` (the rest of the file was not looked at).
+        self.budget = budget
+        #: the demuxer failed on a corrupt or truncated packet before the end.
+        self.error = error
+        #: ran to the end of the file.
+        self.complete = not budget and not error
+        #: where the stream's packets end (last timestamp + its duration), in seconds
+        #: from the container's zero; ``end_all``: the same over every stream demuxed.
+        self.end = end
+        self.end_all = end_all
+        #: the typical frame duration in seconds (None: a lone packet without one).
+        self.frame = frame
 
 
-def _scan(c: Any, s: Any, g: Guard) -> _Scan:
-    """Demux (never decode) the packets of stream ``s`` within the scan budget."""
+def _scan(c: Any, s: Any, g: Guard, *, every: bool = False) -> _Scan:
+    """Demux (never decode) the packets of stream ``s`` within the scan budget.
+
+    Args:
+        every: demux the other streams too (attached pictures aside), only to find where
+            the last of them ends (``_Scan.end_all``); frames are counted for ``s`` alone.
+    """
     av = _av()
+    attached = int(av.stream.Disposition.attached_pic)
+    keep = [s]
     for other in c.streams:
-        if other.index != s.index:
+        if other.index == s.index:
+            continue
+        if every and not int(other.disposition) & attached:
+            keep.append(other)
+        else:
             other.discard = av.stream.Discard.all
     limit = g.bytes_read + g.limits.scan_bytes
     pts: list[int] = []
     last_dur = 0
     frames = 0
-    complete = True
+    budget = error = False
+    # Per other stream: (largest timestamp, its packet's duration), in its time base.
+    ends: dict[int, tuple[int, int]] = {}
     try:
-        for p in c.demux(s):
+        for p in c.demux(*keep):
             if p.size == 0 and p.pts is None and p.dts is None:
                 continue  # the flush packet PyAV yields at the end
-            frames += 1
             t = p.pts if p.pts is not None else p.dts
-            if t is not None:
-                pts.append(int(t))
-                last_dur = int(p.duration or 0)
+            k = p.stream_index
+            if k != s.index:
+                if t is not None and (k not in ends or int(t) >= ends[k][0]):
+                    ends[k] = int(t), int(p.duration or 0)
+            else:
+                frames += 1
+                if t is not None:
+                    pts.append(int(t))
+                    last_dur = int(p.duration or 0)
             if g.bytes_read > limit:
-                complete = False
+                budget = True
                 break
     except Exception:  # a truncated or corrupt tail: what was demuxed is what is there
-        complete = False
+        error = True
     g.check()
-    duration = None
+    duration = end = frame = None
     deltas: list[int] = []
     if pts and s.time_base:
         pts.sort()
@@ -318,8 +368,222 @@ def _scan(c: Any, s: Any, g: Guard) -> _Scan:
             # Some demuxers (FLV) give every packet a 1-tick duration: not a real one.
             if last_dur < typical // 2:
                 last_dur = typical
+            frame = float(typical * s.time_base)
+        elif last_dur > 0:
+            frame = float(last_dur * s.time_base)
         duration = _sane(float((pts[-1] + last_dur - pts[0]) * s.time_base))
-    return _Scan(frames, duration, deltas, complete)
+        end = float((pts[-1] + last_dur) * s.time_base)
+    end_all = end
+    for k, (t, d) in ends.items():
+        tb = c.streams[k].time_base
+        if tb:
+            e = float((t + d) * tb)
+            end_all = e if end_all is None else max(end_all, e)
+    return _Scan(
+        frames,
+        duration,
+        deltas,
+        budget=budget,
+        error=error,
+        end=end,
+        end_all=end_all,
+        frame=frame,
+    )
+
+
+# -- truncation ---------------------------------------------------------------------------
+#
+# Matroska/WebM, FLV and ASF headers declare how long the file is; Ogg and MPEG-TS/PS do
+# not (FFmpeg's duration for those comes from the last timestamps in the file itself, so
+# it describes whatever is there). A scan that runs to the end of the file and finds the
+# packets ending well before the declared length has found a truncated file: its count
+# describes neither the file that was meant (the header's length) nor, reliably, what a
+# decoder or a provider makes of the stub, so the probe refuses it (docs/probe.md).
+
+
+class _Declared:
+    __slots__ = ("per_stream", "seconds", "size", "source")
+
+    def __init__(
+        self, seconds: float, per_stream: bool, source: str, size: int | None = None
+    ) -> None:
+        self.seconds = seconds
+        #: True: the length of this video stream (Matroska's per-track DURATION tag);
+        #: False: of the file (compared with where the last of its streams ends).
+        self.per_stream = per_stream
+        self.source = source
+        #: the file size the header declares (ASF), if any.
+        self.size = size
+
+
+def _declared(g: Guard, s: Any, demuxer: str, mkv_head: bytes | None) -> _Declared | None:
+    """The length the container's header declares for stream ``s`` or the whole file,
+    read from the file (never FFmpeg's estimate), or None when it declares none."""
+    if demuxer == "matroska":
+        tag = s.metadata.get("DURATION") or s.metadata.get("duration")
+        seconds = _sane(_hms(tag)) if tag else None
+        if seconds is not None:
+            return _Declared(seconds, True, "its DURATION tag")
+        seconds = _mkv_duration(mkv_head if mkv_head is not None else g.pread(0, _MKV_HEAD))
+        return None if seconds is None else _Declared(seconds, False, "its Segment Info")
+    if demuxer == "flv":
+        seconds = _flv_duration(g)
+        return None if seconds is None else _Declared(seconds, False, "its onMetaData")
+    if demuxer == "asf":
+        asf = _asf_duration(g)
+        return None if asf is None else _Declared(asf[0], False, "its File Properties", asf[1])
+    return None
+
+
+def _check_length(g: Guard, fmt: str, s: Any, sc: _Scan, declared: _Declared) -> None:
+    """Raise :class:`CorruptMediaError` when the packets end well before the declared
+    length: by more than two frame durations and 20 ms (the rounding of the header's
+    length and of the last frame's duration)."""
+    if sc.budget:
+        return  # the rest of the file was not looked at: the count is an estimate
+    found = sc.end if declared.per_stream else sc.end_all
+    frame = sc.frame
+    if frame is None and sc.frames != 1:
+        frame = 1 / (_rate(s.average_rate) or 25.0)  # no packet at all: how short is short
+    elif frame is None:
+        avg = _rate(s.average_rate)
+        if avg is None:
+            # One frame that carries no duration, in a header without a frame rate
+            # (ASF): it may be meant to last the whole file. Only the declared size
+            # can tell a one-frame file from the first frame of a cut one.
+            if declared.size is None or g.size >= declared.size:
+                return
+            raise CorruptMediaError(
+                f"{g.name}: truncated {fmt} file: {declared.source} declares "
+                f"{declared.seconds:.3f} s and {declared.size} bytes for the file, but it "
+                f"has {g.size} bytes and one frame",
+                source=g.name,
+            )
+        frame = 1 / avg
+    slack = 2 * frame + 0.02
+    if found is not None and found >= declared.seconds - slack:
+        return
+    what = "of video" if declared.per_stream else "for the file"
+    where = "no packet could be read" if found is None else f"the packets end at {found:.3f} s"
+    why = " (the demuxer stopped at a damaged packet)" if sc.error else ""
+    raise CorruptMediaError(
+        f"{g.name}: truncated {fmt} file: {declared.source} declares "
+        f"{declared.seconds:.3f} s {what}, but {where}{why}",
+        source=g.name,
+    )
+
+
+#: Bytes at the end of a file looked at for its last container unit.
+_TAIL = 65_536
+
+
+def _ts_cut(g: Guard) -> str | None:
+    """MPEG-TS: a file is a whole number of 188-byte packets (192 for M2TS, 204 with
+    Reed-Solomon parity), as the sniffer found them."""
+    head = g.pread(0, 1024)
+    for step, first in ((188, 0), (192, 4), (204, 0)):
+        at = range(first, min(len(head), first + 3 * step), step)
+        if len(at) >= 3 and all(head[i] == 0x47 for i in at):
+            extra = g.size % step
+            if extra:
+                return (
+                    f"it ends {extra} bytes into a {step}-byte transport packet "
+                    f"({g.size} bytes is not a whole number of them)"
+                )
+            return None
+    return None
+
+
+def _walk_cut(g: Guard, marker: bytes, unit: Callable[[bytes, int], int | None]) -> int | None:
+    """How many bytes the file's last container unit lacks, or None when it is whole
+    (or when the tail cannot be walked). Units are walked over the last 64 KiB from an
+    occurrence of ``marker``; ``unit(buf, pos)`` gives where the unit at ``pos`` ends
+    (past ``len(buf)`` when the file ends inside it), or None if ``pos`` holds none.
+
+    Only an anchored walk is believed: one that starts at offset 0 of the file, or in
+    which a unit was followed by another (a marker that turns up inside a payload
+    would have to be followed by a consistent chain to mislead it).
+    """
+    size = g.size
+    base = max(size - _TAIL, 0)
+    buf = g.pread(base, size - base)
+    n = len(buf)
+    start = buf.find(marker)
+    for _ in range(256):
+        if start < 0:
+            return None
+        pos, anchored = start, base + start == 0
+        while True:
+            end = unit(buf, pos)
+            if end is None:
+                break  # no chain of units from this start: try the next marker
+            anchored = anchored or pos != start  # a unit right after another one
+            if end > n:
+                return end - n if anchored else None
+            if end == n:
+                return None  # the last unit ends with the file
+            pos = end
+        start = buf.find(marker, start + 1)
+    return None
+
+
+def _ogg_page(buf: bytes, pos: int) -> int | None:
+    """Where the Ogg page at ``pos`` ends (27-byte header, lacing values, payload)."""
+    n = len(buf)
+    if buf[pos : pos + 5] != b"OggS\x00"[: n - pos]:
+        return None
+    if pos + 27 > n:
+        return pos + 27
+    nseg = buf[pos + 26]
+    if pos + 27 + nseg > n:
+        return pos + 27 + nseg
+    return pos + 27 + nseg + sum(buf[pos + 27 : pos + 27 + nseg])
+
+
+def _ps_unit(buf: bytes, pos: int) -> int | None:
+    """Where the MPEG-PS unit at ``pos`` ends: a pack header (MPEG-1 or -2), a system
+    header or PES packet (a 16-bit length), or the program end code."""
+    n = len(buf)
+    if buf[pos : pos + 3] != b"\x00\x00\x01"[: n - pos]:
+        return None
+    if pos + 4 > n:
+        return pos + 4
+    code = buf[pos + 3]
+    if code == 0xB9:
+        return pos + 4
+    if code == 0xBA:
+        if pos + 5 > n:
+            return pos + 5
+        if buf[pos + 4] >> 6 == 1:  # MPEG-2: 14 bytes and up to 7 stuffing bytes
+            if pos + 14 > n:
+                return pos + 14
+            return pos + 14 + (buf[pos + 13] & 7)
+        return pos + 12 if buf[pos + 4] >> 4 == 2 else None
+    if code < 0xBB:
+        return None
+    if pos + 6 > n:
+        return pos + 6
+    return pos + 6 + int.from_bytes(buf[pos + 4 : pos + 6], "big")
+
+
+def _ogg_cut(g: Guard) -> str | None:
+    missing = _walk_cut(g, b"OggS", _ogg_page)
+    return None if missing is None else f"its last Ogg page lacks {missing} bytes"
+
+
+def _ps_cut(g: Guard) -> str | None:
+    missing = _walk_cut(g, b"\x00\x00\x01\xba", _ps_unit)
+    return None if missing is None else f"its last PES packet or pack lacks {missing} bytes"
+
+
+#: Containers that declare no length, and how a file that ends inside one of their
+#: units (a cut download) is recognised: their demuxers hand a cut last packet on as a
+#: frame (MPEG-PS), or drop it, and either way the file is not what was written.
+_FRAMED: dict[str, Callable[[Guard], str | None]] = {
+    "mpegts": _ts_cut,
+    "mpeg": _ps_cut,
+    "ogg": _ogg_cut,
+}
 
 
 # -- video ----------------------------------------------------------------------------------
@@ -352,12 +616,23 @@ def _video(
         box = _mov_track(g, int(s.id))
         if box is not None:
             rotation, deltas, tb = box.rotation, box.deltas, box.time_base or tb
-    elif demuxer == "matroska":
+    mkv_head = None
+    if demuxer == "matroska":
         # PyAV leaves Stream.id at 0 for Matroska; FFmpeg creates one stream per
         # TrackEntry, in order, so the stream index finds the entry.
-        rotation = _mkv_rotation(g, int(s.index))
+        mkv_head = g.pread(0, _MKV_HEAD)
+        rotation = _mkv_rotation(mkv_head, int(s.index))
     if frames <= 0 or duration is None:
-        sc = _scan(c, s, g)
+        declared = _declared(g, s, demuxer, mkv_head)
+        # A length declared for the whole file is compared with where the last of its
+        # streams ends (an audio track may outlast the video): those are demuxed too.
+        sc = _scan(c, s, g, every=declared is not None and not declared.per_stream)
+        if declared is not None:
+            _check_length(g, fmt, s, sc, declared)
+        elif demuxer in _FRAMED:
+            cut = _FRAMED[demuxer](g)
+            if cut is not None:
+                raise CorruptMediaError(f"{g.name}: truncated {fmt} file: {cut}", source=g.name)
         if sc.complete and sc.frames > 0:
             frames = sc.frames
             duration = sc.duration or duration
@@ -615,6 +890,9 @@ def _stts(g: _Window, start: int, end: int) -> tuple[list[int] | None, Fraction 
 # -- Matroska -------------------------------------------------------------------------------
 
 _SEGMENT, _TRACKS, _CLUSTER = 0x18538067, 0x1654AE6B, 0x1F43B675
+_INFO, _TIMESTAMP_SCALE, _DURATION = 0x1549A966, 0x2AD7B1, 0x4489
+#: The bytes of a Matroska file searched for its Info and Tracks elements.
+_MKV_HEAD = 262_144
 _TRACK_ENTRY, _VIDEO = 0xAE, 0xE0
 _PROJECTION, _POSE_ROLL = 0x7670, 0x7675
 
@@ -652,12 +930,12 @@ def _elements(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]
         pos = stop
 
 
-def _mkv_rotation(g: Guard, track_index: int) -> int:
+def _mkv_rotation(buf: bytes, track_index: int) -> int:
     """Clockwise display rotation from the track's ``ProjectionPoseRoll`` (0 if none).
 
-    Tracks sit near the start of the file in practice; only the first 256 KiB are read.
+    Tracks sit near the start of the file in practice; only ``buf``, the first 256 KiB,
+    is read.
     """
-    buf = g.pread(0, 262_144)
     for eid, a, b in _elements(buf, 0, len(buf)):
         if eid != _SEGMENT:
             continue
@@ -690,3 +968,79 @@ def _mkv_tracks(buf: bytes, start: int, end: int, track_index: int) -> int:
             # picture r degrees counter-clockwise; players then turn it back clockwise.
             return round(-roll / 90) % 4 * 90
     return 0
+
+
+def _mkv_duration(buf: bytes) -> float | None:
+    """The Segment's declared Duration (Info element) in seconds, or None.
+
+    Read from ``buf``, the file's first bytes: live recordings (a browser's
+    MediaRecorder) have none, and FFmpeg then estimates one that the file does not
+    declare.
+    """
+    for eid, a, b in _elements(buf, 0, len(buf)):
+        if eid != _SEGMENT:
+            continue
+        for eid2, a2, b2 in _elements(buf, a, b):
+            if eid2 == _CLUSTER:
+                return None
+            if eid2 != _INFO:
+                continue
+            scale, duration = 1_000_000, None
+            for eid3, a3, b3 in _elements(buf, a2, b2):
+                if eid3 == _TIMESTAMP_SCALE and 1 <= b3 - a3 <= 8:
+                    scale = int.from_bytes(buf[a3:b3], "big") or 1_000_000
+                elif eid3 == _DURATION and b3 - a3 in (4, 8):
+                    duration = struct.unpack(">f" if b3 - a3 == 4 else ">d", buf[a3:b3])[0]
+            if duration is None:
+                return None
+            return _sane(duration * scale / 1e9)
+    return None
+
+
+# -- FLV and ASF declared lengths ----------------------------------------------------------
+
+
+def _flv_duration(g: Guard) -> float | None:
+    """``duration`` from the FLV's first script tag (``onMetaData``), or None."""
+    head = g.pread(0, 24)
+    if len(head) < 24 or head[:3] != b"FLV" or head[13] != 18:  # 18: a script data tag
+        return None
+    size = int.from_bytes(head[14:17], "big")
+    body = g.pread(24, min(size, 65_536))
+    i = body.find(b"\x00\x08duration\x00")  # the key, then AMF0 type 0: a number
+    if i < 0 or i + 19 > len(body):
+        return None
+    return _sane(struct.unpack_from(">d", body, i + 11)[0])
+
+
+_ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+_ASF_FILE_PROPERTIES = bytes.fromhex("a1dcab8c47a9cf118ee400c00c205365")
+
+
+def _asf_duration(g: Guard) -> tuple[float, int] | None:
+    """(play duration less preroll, file size) from the ASF File Properties Object, or
+    None (absent, or a broadcast file whose durations are not set). FFmpeg drops this
+    length when the file's size differs from the declared one, i.e. when it is cut."""
+    head = g.pread(0, 65_536)
+    if len(head) < 30 or head[:16] != _ASF_HEADER:
+        return None
+    end = min(int.from_bytes(head[16:24], "little"), len(head))
+    pos = 30
+    for _ in range(1_000):
+        if pos + 24 > end:
+            return None
+        size = int.from_bytes(head[pos + 16 : pos + 24], "little")
+        if head[pos : pos + 16] == _ASF_FILE_PROPERTIES:
+            if size < 92 or pos + 92 > end:
+                return None
+            file_size = int.from_bytes(head[pos + 40 : pos + 48], "little")
+            play, _send, preroll = struct.unpack_from("<QQQ", head, pos + 64)
+            flags = int.from_bytes(head[pos + 88 : pos + 92], "little")
+            seconds = _sane(play / 1e7 - preroll / 1e3)
+            if flags & 1 or seconds is None:  # broadcast: the durations are not valid
+                return None
+            return seconds, file_size
+        if size < 24:
+            return None
+        pos += size
+    return None
