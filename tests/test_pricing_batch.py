@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokenmeter as tm
-from strategies import price_book
+from strategies import huge_tokens, price_book
 
 UTC = dt.timezone.utc
 AT = dt.datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # Friday 11:00 in Beijing: DeepSeek peak
@@ -164,3 +164,135 @@ as_of = "2026-01-01"
     assert aq.scale == 2
     assert [aq.total_amount(i) for i in range(3)] == [Decimal(7), Decimal("15.50"),
                                                       Decimal("15.50")]
+
+
+# -- int64 edges: every sum and product is bounded before it is formed ------------------------
+
+def outcome(book, model, usage, at=None):
+    """``book.quote``'s exact and total for ``usage``, or the exception it raises."""
+    try:
+        q = book.quote(model, usage, at=at)
+    except tm.TokenmeterError as exc:
+        return exc
+    return q.exact.amount, q.total.amount
+
+
+def check_same(book, model, rs, *, at=None):
+    """The batch path gives each row what the scalar path gives: the same amounts, or --
+    when a row's scalar quote raises -- the same kind of error, naming a failing row."""
+    want = [outcome(book, model, tm.Usage(**r), at) for r in rs]
+    cols = {k: np.array([r[k] for r in rs], dtype=object if any(r[k] > 2**63 - 1 for r in rs)
+                        else np.int64) for k in rs[0]}
+    errors = [(i, w) for i, w in enumerate(want) if isinstance(w, Exception)]
+    if errors:
+        with pytest.raises(tm.TokenmeterError) as info:
+            book.price_array(model, at=at, **cols)
+        assert any(type(info.value) is type(w) and f"row {i}:" in str(info.value)
+                   for i, w in errors), (str(info.value), errors)
+        return None
+    aq = book.price_array(model, at=at, **cols)
+    for i, (exact, total) in enumerate(want):
+        assert aq.exact_amount(i) == exact, (i, rs[i])
+        assert aq.total_amount(i) == total, (i, rs[i])
+    return aq
+
+
+def test_prompt_columns_summing_past_int64_do_not_wrap():
+    """text + image was summed in int64 first: 2**62 + 2**62 wrapped negative, picked
+    context tier 1 and priced a prompt the scalar path refuses."""
+    b = tm.load_price_book("vendors-2026-11")
+    with pytest.raises(tm.PricingError, match="past the last context tier"):
+        b.quote("qwen3-vl-plus", tm.Usage(text=2**62, image=2**62), at=AT)
+    with pytest.raises(tm.PricingError, match=r"row 0: a prompt of 9223372036854775808 tokens"
+                                              r" is past the last context tier"):
+        b.price_array("qwen3-vl-plus", at=AT, text=[2**62], image=[2**62])
+    for cols in ({"text": [2**62, 1], "image": [2**62 - 1, 1], "video": [1, 1]},
+                 {"text": [2**61] * 2, "image": [2**61] * 2, "video": [2**61] * 2,
+                  "cached": [2**62] * 2}):
+        with pytest.raises(tm.PricingError, match="past the last context tier"):
+            b.price_array("qwen3-vl-plus", at=AT, **cols)
+
+
+@pytest.mark.parametrize("rows", [
+    # text + output on one combined line, each under int64, their sum past it
+    [{"text": 2**62, "output": 2**62}, {"text": 3, "output": 4}],
+    [{"text": 2**63 - 1, "output": 2**63 - 1}],
+    # cached + cache_write: both subsets near 2**62, checked against the input sum
+    [{"text": 2**62, "output": 0}, {"text": 5, "output": 2**62 + 5}],
+])
+def test_huge_columns_on_a_combined_text_rate_equal_the_scalar_path(rows):
+    aq = check_same(tm.load_price_book(), "doubao", rows)
+    assert aq is not None
+    assert aq.dtype == "object"
+
+
+def test_huge_subset_columns_equal_the_scalar_path():
+    book = price_book(MIXED.format(minimum="0.01"))
+    rs = [{"text": 2**62, "image": 2**62 - 1, "audio": 2**62 - 2, "output": 2**62,
+           "reasoning": 2**62 - 3, "cached": 2**62 + 1, "cache_write": 2**62 + 2,
+           "output_audio": 2**62},
+          {"text": 10, "image": 0, "audio": 0, "output": 5, "reasoning": 5, "cached": 4,
+           "cache_write": 6, "output_audio": 0}]
+    assert check_same(book, "mix", rs).dtype == "object"
+    # A subset larger than the inputs is still refused when the sums pass int64.
+    bad = [dict(rs[0], cached=2**63 - 1, cache_write=2**63 - 1)]
+    with pytest.raises(tm.InvalidInputError, match="row 0: cached"):
+        book.price_array("mix", **columns(bad))
+
+
+def test_uint64_counts_past_int64_are_priced_exactly():
+    b = tm.load_price_book()
+    aq = b.price_array("doubao", text=np.array([2**63, 2**64 - 1, 1], dtype=np.uint64))
+    assert aq.dtype == "object"
+    for i, n in enumerate([2**63, 2**64 - 1, 1]):
+        assert aq.exact_amount(i) == b.quote("doubao", tm.Usage(text=n)).exact.amount
+
+
+def test_long_exact_amounts_keep_every_digit():
+    """exact_amount/total_amount/sum_* shifted in the ambient 28-digit context, and tier
+    prices were scaled there: long amounts came back rounded."""
+    book = price_book("""
+[m."g"]
+output = "1"
+source = "s"
+as_of = "2026-01-01"
+[m."g".input]
+mode = "graduated"
+tiers = [{ up_to = 1000, price = "7.123456789012345678901234567891" }, { price = "3" }]
+""")
+    rs = [{"text": 10**22 + 7, "output": 10**21 + 3}, {"text": 999, "output": 1}]
+    aq = check_same(book, "g", rs)
+    want = sum((book.quote("g", tm.Usage(**r)).exact for r in rs), tm.Money(0, "CNY"))
+    assert aq.sum_exact() == want
+
+
+ROWS_NEAR_INT64 = st.fixed_dictionaries({
+    "text": huge_tokens, "image": huge_tokens, "audio": huge_tokens, "output": huge_tokens,
+    "output_audio": huge_tokens, "c": st.integers(0, 100), "w": st.integers(0, 100),
+    "r": st.integers(0, 100)})
+
+
+def near_int64_row(d):
+    n = d["text"] + d["image"] + d["audio"]
+    cached = n * d["c"] // 100
+    return {"text": d["text"], "image": d["image"], "audio": d["audio"], "output": d["output"],
+            "reasoning": d["output"] * d["r"] // 100, "cached": cached,
+            "cache_write": (n - cached) * d["w"] // 100, "output_audio": d["output_audio"]}
+
+
+@settings(max_examples=60)
+@given(st.lists(ROWS_NEAR_INT64, min_size=1, max_size=5),
+       st.sampled_from(["half_up", "half_even", "floor"]))
+def test_batch_equals_scalar_near_and_past_int64(ds, rounding):
+    book = price_book(MIXED.format(minimum="0.01"), rounding=rounding)
+    check_same(book, "mix", [near_int64_row(d) for d in ds])
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(huge_tokens, huge_tokens, huge_tokens, st.integers(0, 100)),
+                min_size=1, max_size=5))
+def test_batch_equals_scalar_on_context_tiers_near_int64(rs):
+    b = tm.load_price_book("vendors-2026-11")
+    rows_ = [{"text": t, "image": i, "output": o, "cached": (t + i) * c // 100}
+             for t, i, o, c in rs]
+    check_same(b, "qwen3-vl-plus", rows_, at=AT)

@@ -4,9 +4,13 @@ Every price becomes an integer numerator over one power-of-ten denominator ``10*
 (¥3.50 per 1M tokens is 35 over 10**7 per token), so a row's exact amount is an integer
 sum of ``count × numerator`` and its rounding to the currency's minor unit is integer
 division with the book's named mode — the same digits :meth:`PriceBook.quote` produces,
-line by line. Products are bounded before they are formed: when a column's largest value
-times its largest numerator could pass int64, that call computes on Python integers
-(object arrays) instead, so nothing wraps.
+line by line. Every int64 operation is bounded before it is performed: the sum of the
+columns' largest values bounds every quantity the call forms (the prompt size
+``text + image + video + audio``, ``cached + cache_write``, a combined text line), and
+that sum times the largest numerators bounds every amount. When any bound (or a tier
+bound, allowance or charge limit) could pass int64, the call computes on Python integers
+(object arrays) from the start, so nothing wraps and each row gets what the scalar quote
+gives, result or error.
 
 Supported: per-token, graduated, volume and package rates on token and item columns;
 cached/cache-write/reasoning splits; cache and batch multipliers; whole-request context
@@ -26,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import CountOverflowError, InvalidInputError, PricingError
-from .money import Money, exact_context, minor_units
+from ..errors import InvalidInputError, PricingError
+from .money import Money, exact_context, minor_units, normal, shift
 from .rules import (
     COMBINED_TEXT,
     GENERATION,
@@ -61,9 +65,9 @@ _INT64_MAX = 2**63 - 1
 Arr = npt.NDArray[Any]
 
 
-def _shift(d: Decimal) -> int:
+def _places(d: Decimal) -> int:
     """Decimal places needed to write ``d`` as an integer."""
-    exp = d.normalize().as_tuple().exponent
+    exp = normal(d).as_tuple().exponent
     return max(0, -exp) if isinstance(exp, int) else 0
 
 
@@ -77,7 +81,7 @@ def _as_column(name: str, values: Any) -> Arr:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in arr.ravel()):
             raise InvalidInputError(f"{name} must hold Python ints when dtype is object")
     elif arr.dtype == np.uint64 and arr.size and int(arr.max()) > _INT64_MAX:
-        raise CountOverflowError(f"{name} has a count past int64")
+        arr = arr.astype(object)  # past int64: exact Python ints, as the scalar path
     if arr.size and arr.min() < 0:
         i = int(np.flatnonzero(np.asarray(arr < 0))[0])
         raise InvalidInputError(f"{name}[{i}] = {arr[i]} is negative; counts are >= 0")
@@ -115,22 +119,21 @@ class ArrayQuote:
 
     def exact_amount(self, i: int) -> Decimal:
         """Row ``i``'s exact amount."""
-        return Decimal(int(self.exact[i])).scaleb(-self.scale)
+        return shift(Decimal(int(self.exact[i])), -self.scale)
 
     def total_amount(self, i: int) -> Decimal:
         """Row ``i``'s amount owed."""
-        return Decimal(int(self.total[i])).scaleb(-minor_units(self.currency))
+        return shift(Decimal(int(self.total[i])), -minor_units(self.currency))
 
     def sum_total(self) -> Money:
         """The sum of every row's amount owed (per-row rounding kept)."""
-        return Money(Decimal(int(self.total.sum(dtype=object) if self.total.size else 0))
-                     .scaleb(-minor_units(self.currency)), self.currency)
+        s = int(self.total.sum(dtype=object)) if self.total.size else 0
+        return Money(shift(Decimal(s), -minor_units(self.currency)), self.currency)
 
     def sum_exact(self) -> Money:
         """The sum of every row's exact amount."""
-        with exact_context():
-            s = int(self.exact.sum(dtype=object)) if self.exact.size else 0
-            return Money(Decimal(s).scaleb(-self.scale), self.currency)
+        s = int(self.exact.sum(dtype=object)) if self.exact.size else 0
+        return Money(shift(Decimal(s), -self.scale), self.currency)
 
 
 def _round_div(n: Arr, k: int, mode: str, nonneg: bool) -> Arr:
@@ -174,7 +177,7 @@ class _Rates:
 
         def num(d: Decimal) -> int:
             with exact_context():
-                v = (p.factor * d).scaleb(scale)
+                v = shift(p.factor * d, scale)
             if v != v.to_integral_value():  # pragma: no cover - scale covers every price
                 raise PricingError(f"internal: {d} x {p.factor} is not integral at 10^-{scale}")
             return int(v)
@@ -186,23 +189,26 @@ class _Rates:
         if isinstance(rate, UnitRate):
             self.unit = num(rate.unit_price)
         elif isinstance(rate, (GraduatedRate, VolumeRate)):
-            shift = -(len(str(rate.per)) - 1)
+            places = -(len(str(rate.per)) - 1)
             for t in rate.tiers:
                 if t.up_to is not None and t.up_to != t.up_to.to_integral_value():
                     raise PricingError("the batch path needs whole-number tier bounds; use "
                                        "PriceBook.quote for fractional ones")
                 self.tiers.append((None if t.up_to is None else int(t.up_to),
-                                   num(t.price.scaleb(shift)), num(t.flat)))
+                                   num(shift(t.price, places)), num(t.flat)))
         elif isinstance(rate, PackageRate):
             self.size = rate.size
             self.unit = num(rate.price)
 
     def bound(self, qmax: int) -> int:
-        """An upper bound of ``|F(q)|`` numerators for ``0 <= q <= qmax``."""
+        """An upper bound of ``|F(q)|`` numerators for ``0 <= q <= qmax``, and of every
+        constant the vectorized ``F`` puts in an array (numerators, tier bounds)."""
+        qmax = max(qmax, 1)
         if self.tiers:
-            return qmax * max(t[1] for t in self.tiers) + sum(t[2] for t in self.tiers)
+            return (qmax * max(t[1] for t in self.tiers) + sum(t[2] for t in self.tiers)
+                    + max(t[0] or 0 for t in self.tiers))
         if isinstance(self.rate, PackageRate):
-            return (qmax // self.size + 1) * self.unit
+            return (qmax // self.size + 1) * self.unit + self.size
         return qmax * self.unit
 
     def amount(self, q: Arr, zero: Arr) -> Arr:
@@ -341,7 +347,12 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
     if len(shapes) > 1:
         raise InvalidInputError(f"columns differ in length: {sorted(shapes)}")
     shape = shapes.pop() if shapes else (1,)
-    big = any(a.dtype == object for a in arrays.values())
+    # Every quantity this call forms (the prompt size, cached + cache_write, the media
+    # sum, a combined text line) is a sum of given columns, so the sum of the columns'
+    # maxima bounds them all. It is taken in Python ints, before any array arithmetic:
+    # past int64 the whole call runs on Python ints, as the scalar path does.
+    qmax = sum(int(a.max()) for a in arrays.values() if a.size)
+    big = any(a.dtype == object for a in arrays.values()) or qmax >= _SAFE
     # Only the columns given are kept: a missing column is zero and costs no array pass.
     cols: dict[str, Arr] = {}
     for k, a in arrays.items():
@@ -399,17 +410,18 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
     for _, table in variants:
         for p in table.values():
             vals = [p.rate.unit_price] if isinstance(p.rate, UnitRate) else (
-                [t.price.scaleb(-(len(str(p.rate.per)) - 1)) for t in p.rate.tiers]
+                [shift(t.price, -(len(str(p.rate.per)) - 1)) for t in p.rate.tiers]
                 + [t.flat for t in p.rate.tiers]
                 if isinstance(p.rate, (GraduatedRate, VolumeRate)) else [p.rate.price])
             for v in vals:
                 with exact_context():
-                    scale = max(scale, _shift(p.factor * v))
+                    scale = max(scale, _places(p.factor * v))
     # Bound every product before forming it; fall back to Python ints if int64 could wrap.
-    qmax = max((int(v.max()) for v in cols.values() if v.size), default=0)
     bound = max(sum(_Rates(p, scale).bound(qmax) for p in table.values())
                 for _, table in variants)
-    obj = big or bound * 2 + 10**scale >= _SAFE
+    limits = [int(a) for a in price.free.values()] + [
+        int(shift(v, digits)) for v in (price.minimum, price.maximum) if v is not None]
+    obj = big or bound * 2 + 10**scale >= _SAFE or max(limits, default=0) >= _SAFE
     if obj and not big:
         cols = {k: v.astype(object) for k, v in cols.items()}
     zero = np.zeros(shape, dtype=object if obj else np.int64)
@@ -471,11 +483,10 @@ def price_array(book: PriceBook, model: object, *, at: dt.datetime | None = None
     for r in line_arrays.values():
         total += r
     if price.charge_scope == "request":
-        unit = 10**digits
         if price.minimum is not None:
-            total = np.maximum(total, int(price.minimum * unit))
+            total = np.maximum(total, int(shift(price.minimum, digits)))
         if price.maximum is not None:
-            total = np.minimum(total, int(price.maximum * unit))
+            total = np.minimum(total, int(shift(price.maximum, digits)))
     return ArrayQuote(book=book.id, version=version.version, model=price.id, currency=cur,
                       rounding=mode, scale=scale, exact=exact, total=total, lines=line_arrays,
                       dtype="object" if obj else "int64")
