@@ -3,7 +3,8 @@
 * Llama 3: ``llama_models.llama3.chat_format.ChatFormat.encode_dialog_prompt``;
 * OpenAI: the cookbook's ``num_tokens_from_messages`` (reproduced below as published);
 * Mistral: ``mistral_common``'s ``encode_chat_completion``;
-* Qwen: the ChatML string the Qwen2-VL/Qwen2.5 templates render, tokenized with specials.
+* Qwen: the hub chat templates of Qwen2.5-Instruct and Qwen2-VL rendered with jinja2 (as
+  ``apply_chat_template`` does) and tokenized by dashscope with the specials recognised.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from hypothesis import strategies as st
 
 import tokenmeter as tm
 from strategies import texts
+from test_requests_golden import QWEN2VL_TEMPLATE
+from test_requests_properties import QWEN25_TEMPLATE
 from tokenmeter.text import get_tokenizer
 from tokenmeter.text.chat import FORMATS, render
 
@@ -118,6 +121,38 @@ def test_qwen_count_is_the_rendered_prompt_with_specials(qwen_ref, msgs):
     got = tm.get_model("qwen2.5-72b-instruct").count_messages(msgs)
     # dashscope's encode recognizes the special tokens by default, as HF does.
     assert got.tokens == len(ref.encode(prompt))
+
+
+def _jinja(template: str):
+    import json
+
+    import jinja2
+
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+    env.filters["tojson"] = lambda x: json.dumps(x, ensure_ascii=False)
+    return env.from_string(template)
+
+
+@given(messages, st.booleans())
+def test_qwen25_count_is_its_hub_chat_template(qwen_ref, msgs, add):
+    """The reference is the chat template Qwen2.5-*-Instruct ships (tokenizer_config.json),
+    rendered with jinja2 as transformers' apply_chat_template does, then tokenized by
+    dashscope with the special tokens recognised."""
+    if not msgs:
+        return  # the template indexes messages[0]
+    prompt = _jinja(QWEN25_TEMPLATE).render(messages=msgs, tools=None, add_generation_prompt=add)
+    got = tm.get_model("qwen2.5-72b-instruct").count_messages(msgs, add_generation_prompt=add)
+    assert got.exact
+    assert got.tokens == len(qwen_ref.encode(prompt))
+
+
+@given(messages, st.booleans())
+def test_qwen2_vl_count_is_its_hub_chat_template(qwen_ref, msgs, add):
+    """Qwen2-VL / Qwen2.5-VL's chat_template.json for string contents."""
+    prompt = _jinja(QWEN2VL_TEMPLATE).render(messages=msgs, add_generation_prompt=add)
+    got = tm.get_model("qwen2.5-vl-72b-instruct").count_messages(msgs,
+                                                                 add_generation_prompt=add)
+    assert got.tokens == len(qwen_ref.encode(prompt))
 
 
 def test_framing_is_the_difference_to_the_content():

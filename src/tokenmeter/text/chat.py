@@ -128,7 +128,9 @@ def render(fmt: ChatFormat, messages: Sequence[Mapping[str, Any]], *,
         raise InvalidInputError(f"chat format {fmt.name!r} has no string rendering")
     msgs = _messages(messages)
     parts = [fmt.begin]
-    if fmt.default_system is not None and (not msgs or msgs[0][0] != "system"):
+    # The templates add their default system turn before the first message (an empty
+    # conversation has none: Qwen2-VL's template renders nothing for it).
+    if fmt.default_system is not None and msgs and msgs[0][0] != "system":
         parts.append(fmt.message.format(role="system", content=fmt.default_system))
     for role, content, _ in msgs:
         parts.append(fmt.message.format(role=role, content=content))
