@@ -11,6 +11,9 @@ frames a decoder gets from it.
 from __future__ import annotations
 
 import io
+import re
+import struct
+import warnings
 from collections.abc import Callable
 
 import pytest
@@ -248,3 +251,114 @@ def test_live_webm_without_a_declared_length_counts_what_is_there() -> None:
     info = tm.probe(part)
     assert info.frames == decoded_frames(part)
     assert info.frames_exact
+
+
+# -- truncated image headers: the reason is in the file's terms ----------------------------
+
+#: Words of Python's own errors (struct.error, IndexError, EOFError…) that describe a
+#: library's code, not the file.
+RAW = re.compile(r"unpack|struct|index out of range|out of range|EOFError|IndexError|buffer")
+
+IMAGES: dict[str, Callable[[], bytes]] = {
+    "jpeg": lambda: mf.image("JPEG", (17, 9), orientation=8),
+    "jpeg-progressive": lambda: mf.image("JPEG", (17, 9), progressive=True),
+    "png": lambda: mf.image("PNG", (17, 9), orientation=6),
+    "apng": lambda: mf.image("PNG", (9, 7), frames=3),
+    "gif": lambda: mf.image("GIF", (13, 6), frames=2),
+    "webp": lambda: mf.image("WEBP", (13, 6), frames=2, orientation=5),
+    "webp-lossy": lambda: mf.image("WEBP", (13, 6), quality=30),
+    "webp-lossless": lambda: mf.image("WEBP", (13, 6), lossless=True),
+    "bmp": lambda: mf.image("BMP", (9, 4)),
+    "tiff": lambda: mf.image("TIFF", (9, 4), frames=2, orientation=7),
+    "bigtiff": lambda: mf.image("TIFF", (9, 4), big_tiff=True),
+    "ico": lambda: mf.image("ICO", (16, 16)),
+    "qoi": lambda: mf.image("QOI", (8, 8)),
+    "ppm": lambda: mf.image("PPM", (8, 8)),
+}
+
+
+def test_png_signature_alone() -> None:
+    png = mf.image("PNG", (17, 9))
+    with pytest.raises(CorruptMediaError) as e:
+        tm.probe(png[:8])
+    assert str(e.value) == "<bytes>: truncated PNG: the header ends before IHDR (8 bytes)"
+
+
+@pytest.mark.parametrize("kind", IMAGES)
+def test_image_header_cut_at_every_byte_gives_a_readable_reason(kind: str) -> None:
+    pytest.importorskip("PIL")
+    data = IMAGES[kind]()
+    whole = tm.probe(data)
+    assert isinstance(whole, tm.ImageInfo)
+    end = min(len(data), 2048)  # the header and then some
+    truncated = 0
+    for cut in range(1, end):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about cut EXIF blocks
+            got = outcome_any(data[:cut])
+        if not isinstance(got, ProbeError):
+            continue  # the header was whole; the image data is not read
+        msg = str(got)
+        assert msg.startswith("<bytes>: "), msg
+        assert not RAW.search(msg), f"cut at {cut}: {msg}"
+        assert isinstance(got, (CorruptMediaError, UnsupportedFormatError)), msg
+        truncated += "truncated" in msg
+    assert truncated >= 3
+
+
+def outcome_any(data: bytes) -> object:
+    try:
+        return tm.probe(data)
+    except ProbeError as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "want"),
+    [
+        (struct.error("unpack_from requires a buffer of at least 4 bytes"), "truncated PNG: "),
+        (IndexError("index out of range"), "truncated PNG: "),
+        (EOFError(), "truncated PNG: "),
+        (OSError("Truncated File Read"), "truncated PNG: "),
+        (SyntaxError("broken PNG file (incomplete checksum in b'IHDR')"), "truncated PNG: "),
+        (KeyError(7), "malformed PNG header: "),
+        (ZeroDivisionError("division by zero"), "malformed PNG header: "),
+        (ValueError("invalid literal for int() with base 10: b'x'"), "malformed PNG header: "),
+        (SyntaxError("not a PNG file"), "not a readable PNG header: not a PNG file"),
+        (OSError("cannot identify image file"), "not a readable PNG header: cannot identify"),
+    ],
+)
+def test_library_errors_become_reasons_in_the_files_terms(exc: BaseException, want: str) -> None:
+    from tokenmeter._probe._reasons import reason
+
+    got = reason(exc, "PNG", 8, "IHDR", prefix="not a readable PNG header: ")
+    assert got.startswith(want)
+    assert not RAW.search(got)
+
+
+def test_an_unexpected_error_in_a_video_reader_is_reworded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The readers' last nets: a Python error from inside a reader (here a struct.error
+    # while the streams are read) must not surface with its own text.
+    from tokenmeter._probe import video
+
+    def broken(*a: object, **k: object) -> None:
+        struct.unpack(">I", b"")
+
+    monkeypatch.setattr(video, "_read_streams", broken)
+    with pytest.raises(CorruptMediaError) as e:
+        tm.probe(DECLARED["webm"]())
+    assert str(e.value).startswith("<bytes>: truncated matroska: ")
+    assert not RAW.search(str(e.value))
+
+
+def test_the_probes_last_net_rewords_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokenmeter._probe import image
+
+    def broken(*a: object, **k: object) -> None:
+        [][1]  # an IndexError from deep inside a reader
+
+    monkeypatch.setattr(image, "probe_image", broken)
+    with pytest.raises(CorruptMediaError) as e:
+        tm.probe(mf.image("PNG", (4, 4)))
+    assert str(e.value).startswith("<bytes>: truncated PNG: ")
+    assert not RAW.search(str(e.value))

@@ -27,6 +27,7 @@ from ..errors import (
     UnsupportedFormatError,
 )
 from ..media import MediaInfo
+from ._reasons import reason
 from ._source import Guard, Limits, describe, open_source
 from .sniff import HEAD_BYTES, describe_head, sniff
 
@@ -144,9 +145,10 @@ def _probe_guarded(g: Guard) -> MediaInfo:
         # hostile file must never surface as a raw exception from deep inside a library
         # (an out-of-range header value also lands here, refused by the Info's checks).
         g.check()
-        raise CorruptMediaError(
-            f"{g.name}: cannot read the {fmt} header ({type(exc).__name__}: {exc})", source=g.name
-        ) from None
+        why = reason(
+            exc, fmt, g.size, "the end of the header", prefix=f"cannot read the {fmt} header: "
+        )
+        raise CorruptMediaError(f"{g.name}: {why}", source=g.name) from None
 
 
 # -- batches -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import CorruptMediaError, MissingDependencyError, ProbeError
 from ..media import AudioInfo, VideoInfo
+from . import _reasons
 from ._source import Guard
 
 __all__ = ["probe_audio"]
@@ -63,7 +64,7 @@ def probe_audio(g: Guard, fmt: str, fd: int | None) -> AudioInfo | VideoInfo:
     except ProbeError:
         raise
     except Exception as exc:  # LibsndfileError, RuntimeError, TypeError from odd headers
-        reason = str(exc) or type(exc).__name__
+        reason = _reasons.reason(exc, fmt, g.size, "the end of the header")
     g.check()
     if info is not None:
         return info

@@ -25,11 +25,12 @@ from __future__ import annotations
 import importlib
 import io
 import struct
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import CorruptMediaError, MissingDependencyError, UnsupportedFormatError
 from ..media import ImageInfo
 from . import fastimage
+from ._reasons import reason
 from ._source import Guard
 
 __all__ = ["exif_orientation", "probe_image"]
@@ -205,15 +206,61 @@ def _pillow(g: Guard, fmt: str, head: bytes = b"") -> tuple[int, int, int, int, 
         g.check()  # a crossed bound explains the failure better than Pillow's message
         if isinstance(exc, OSError) and "not supported" in str(exc):
             raise UnsupportedFormatError(f"{g.name}: {fmt}: {exc}", source=g.name) from None
-        raise CorruptMediaError(
-            f"{g.name}: not a readable {fmt} header: {_why(exc)}", source=g.name
-        ) from None
+        part = _header_part(fmt, g.size)
+        if _cut_before_end_of_header(g, fmt):
+            # Pillow words some truncations as something else ("Missing dimensions").
+            why = f"truncated {fmt}: the header ends before {part} ({g.size} bytes)"
+        else:
+            why = reason(exc, fmt, g.size, part, prefix=f"not a readable {fmt} header: ")
+        raise CorruptMediaError(f"{g.name}: {why}", source=g.name) from None
     return w, h, frames, orientation, name
 
 
-def _why(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 200 else text[:200] + "…"
+def _cut_before_end_of_header(g: Guard, fmt: str) -> bool:
+    """Whether the file visibly ends inside its header: a JPEG of at most 64 KiB without
+    a start of scan, a TIFF whose first IFD runs past the end of the file."""
+    if fmt == "JPEG":
+        return g.size <= _PREFIX_BYTES and b"\xff\xda" not in g.pread(0, g.size)
+    if fmt == "TIFF":
+        head = g.pread(0, 16)
+        if len(head) < 8 or head[:2] not in _TIFF_ORDER:
+            return len(head) < 8
+        e: Literal["little", "big"] = "little" if head[:2] == b"II" else "big"
+        if head[2:4] in (b"+\x00", b"\x00+"):  # BigTIFF: 8-byte offsets and counts
+            if len(head) < 16:
+                return True
+            ifd, count_size, entry, tail = int.from_bytes(head[8:16], e), 8, 20, 8
+        else:
+            ifd, count_size, entry, tail = int.from_bytes(head[4:8], e), 2, 12, 4
+        raw = g.pread(ifd, count_size)
+        if len(raw) < count_size:
+            return True
+        return ifd + count_size + entry * int.from_bytes(raw, e) + tail > g.size
+    return False
+
+
+#: What a header of each format had not reached when its data ran out.
+_PARTS = {
+    "JPEG": "the start of scan (SOS)",
+    "TIFF": "the end of its first IFD",
+    "BMP": "the end of the bitmap header",
+    "ICO": "the end of the icon directory",
+    "QOI": "the end of the 14-byte QOI header",
+    "PPM": "the end of the PPM header (size and maximum value)",
+    "PSD": "the end of the PSD header",
+    "DDS": "the end of the 128-byte DDS header",
+    "SGI": "the end of the 512-byte SGI header",
+    "ICNS": "the end of the icon table",
+    "JPEG2000": "the image header box",
+    "AVIF": "the image properties",
+}
+
+
+def _header_part(fmt: str, size: int) -> str:
+    if fmt == "PNG":
+        # Signature (8), then IHDR: length, type, 13 bytes of data, CRC.
+        return "IHDR" if size < 33 else "the image data (IDAT)"
+    return _PARTS.get(fmt, "the end of the header")
 
 
 def _valid(value: object) -> int:
@@ -433,12 +480,17 @@ def _gif(g: Guard, head: bytes = b"") -> tuple[int, int, int]:
     of one read: the walk goes on from where it ends, not from the start of the next)."""
     hdr = head[:13] if len(head) >= 13 else g.pread(0, 13)
     if len(hdr) < 13:
-        raise CorruptMediaError(f"{g.name}: truncated GIF header ({len(hdr)} bytes)", source=g.name)
+        raise CorruptMediaError(
+            f"{g.name}: truncated GIF: the header ends before the end of the logical screen "
+            f"descriptor ({len(hdr)} bytes)",
+            source=g.name,
+        )
     w, h, packed = struct.unpack_from("<HHB", hdr, 6)
     pos = 13 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0)
     size = g.size
     buf, base = head, 0  # the file's bytes [base, base + len(buf)) at hand
     frames = 0
+    closed = False  # the walk stopped at a trailer or garbage, not at the end of the data
     while True:
         # A block: "," + 9-byte image descriptor, or "!" + label; then data sub-blocks.
         off = pos - base
@@ -461,6 +513,7 @@ def _gif(g: Guard, head: bytes = b"") -> tuple[int, int, int]:
                 break
             pos += 2
         else:  # trailer (";"), or garbage after the last frame
+            closed = True
             break
         # Skip the data sub-blocks up to the zero-length terminator.
         ended = False
@@ -482,6 +535,11 @@ def _gif(g: Guard, head: bytes = b"") -> tuple[int, int, int]:
             break  # the data ran to the end of the file
     g.check()
     if frames == 0:
+        if not closed:
+            raise CorruptMediaError(
+                f"{g.name}: truncated GIF: the file ends before its first image ({size} bytes)",
+                source=g.name,
+            )
         raise CorruptMediaError(f"{g.name}: GIF holds no image", source=g.name)
     return w, h, frames
 
@@ -499,21 +557,31 @@ def _webp(g: Guard, head: bytes = b"") -> tuple[int, int, int, int]:
         head = g.pread(0, 30)
     riff_end = min(8 + int.from_bytes(head[4:8], "little"), g.size)
     if len(head) < 20:
-        raise CorruptMediaError(f"{g.name}: truncated WebP header", source=g.name)
+        raise CorruptMediaError(
+            f"{g.name}: truncated WebP: the header ends before its first chunk ({len(head)} bytes)",
+            source=g.name,
+        )
     first = head[12:16]
     d = head[20:30]
+    need = {b"VP8 ": 10, b"VP8L": 5, b"VP8X": 10}.get(first)
+    if need is not None and len(d) < need:
+        raise CorruptMediaError(
+            f"{g.name}: truncated WebP: the header ends inside its {first.decode()} chunk "
+            f"({g.size} bytes)",
+            source=g.name,
+        )
     if first == b"VP8 ":
-        if len(d) < 10 or d[3:6] != b"\x9d\x01\x2a":
+        if d[3:6] != b"\x9d\x01\x2a":
             raise CorruptMediaError(f"{g.name}: bad VP8 frame header", source=g.name)
         w = int.from_bytes(d[6:8], "little") & 0x3FFF
         h = int.from_bytes(d[8:10], "little") & 0x3FFF
         return w, h, 1, 1
     if first == b"VP8L":
-        if len(d) < 5 or d[0] != 0x2F:
+        if d[0] != 0x2F:
             raise CorruptMediaError(f"{g.name}: bad VP8L header", source=g.name)
         bits = int.from_bytes(d[1:5], "little")
         return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, 1, 1
-    if first != b"VP8X" or len(d) < 10:
+    if first != b"VP8X":
         raise CorruptMediaError(f"{g.name}: unknown WebP chunk {first!r}", source=g.name)
     flags = d[0]
     w = int.from_bytes(d[4:7], "little") + 1
@@ -545,5 +613,10 @@ def _webp(g: Guard, head: bytes = b"") -> tuple[int, int, int, int]:
         pos += 8 + length + (length & 1)
     g.check()
     if animated and frames == 0:
+        if 8 + int.from_bytes(head[4:8], "little") > g.size:
+            raise CorruptMediaError(
+                f"{g.name}: truncated WebP: the file ends before its first frame ({g.size} bytes)",
+                source=g.name,
+            )
         raise CorruptMediaError(f"{g.name}: animated WebP without frames", source=g.name)
     return w, h, frames if animated else 1, orientation

@@ -37,6 +37,7 @@ from ..errors import (
     UnsupportedFormatError,
 )
 from ..media import AudioInfo, VideoInfo
+from ._reasons import reason
 from ._source import Guard
 
 __all__ = ["probe_av"]
@@ -115,7 +116,10 @@ def _classify(g: Guard, exc: BaseException, demuxer: str) -> ProbeError:
         exc, (getattr(av, "PatchWelcomeError", ()), getattr(av, "DecoderNotFoundError", ()))
     ):
         return UnsupportedFormatError(f"{g.name}: {demuxer}: {msg}", source=g.name)
-    return CorruptMediaError(f"{g.name}: cannot read the {demuxer} header: {msg}", source=g.name)
+    why = reason(
+        exc, demuxer, g.size, "the end of the header", prefix=f"cannot read the {demuxer} header: "
+    )
+    return CorruptMediaError(f"{g.name}: {why}", source=g.name)
 
 
 def probe_av(g: Guard, demuxer: str) -> VideoInfo | AudioInfo:
