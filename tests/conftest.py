@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -63,3 +64,23 @@ def _o200k_reference_cache() -> None:
 
 
 _o200k_reference_cache()
+
+
+@pytest.fixture(autouse=True)
+def _restore_the_catalog():
+    """Models, families and tokenizers a test registers are gone after it: no test can
+    change what another sees (the catalog is process-wide)."""
+    from tokenmeter._catalog import catalog
+
+    catalog._ensure()
+    saved = {k: dict(getattr(catalog, k)) for k in
+             ("_tokenizers", "_families", "_models", "_names", "_origin", "_instances")}
+    plugins = list(catalog._plugins)
+    yield
+    with catalog._lock:
+        for k, v in saved.items():
+            current = getattr(catalog, k)
+            if current != v:
+                current.clear()
+                current.update(v)
+        catalog._plugins[:] = plugins
