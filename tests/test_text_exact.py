@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import random
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,13 +25,15 @@ from hypothesis import strategies as st
 
 import tokenmeter as tm
 from strategies import text_alphabet
-
-#: The shared text strategy plus lone surrogates (strings that are not valid Unicode):
-#: every reference must agree with the stated policy on them too.
-texts = st.text(alphabet=st.one_of(text_alphabet, st.characters(categories=["Cs"])),
-                max_size=400)
+from strategies import texts as valid_texts
 from tokenmeter.text import get_tokenizer, vocabulary_available
 from tokenmeter.text.bpe import WHITESPACE, llama3_pieces, safe_split
+
+#: The shared text strategy, and as often strings with lone surrogates (not valid
+#: Unicode; ``st.text`` never draws them): every reference must agree with the stated
+#: policy on them too.
+texts = st.one_of(valid_texts, st.lists(
+    st.one_of(text_alphabet, st.characters(categories=["Cs"])), max_size=300).map("".join))
 
 
 @pytest.fixture(scope="module")
@@ -378,3 +381,35 @@ def test_parallel_nfc_per_chunk_equals_nfc_of_the_whole(qwen_ref, text):
     finally:
         bpe.PARALLEL_MIN_CHARS, bpe.CHUNK_CHARS = old
     assert got == qwen_count(qwen_ref, text)
+
+
+@needs_o200k
+def test_o200k_is_found_in_tiktokens_cache(monkeypatch):
+    from tokenmeter._catalog import catalog
+    from tokenmeter.text.vocab import find_vocab_source
+
+    monkeypatch.delenv("TOKENMETER_VOCAB_DIR", raising=False)
+    monkeypatch.setattr("tokenmeter.text.vocab._package_dirs", lambda pkg: [])
+    path, fmt = find_vocab_source("o200k_base", catalog.tokenizer_spec("o200k_base"))
+    assert (path.parent, path.name, fmt) == (
+        Path(os.environ["TIKTOKEN_CACHE_DIR"]), "fb374d419588a4632f3f557e76b4b70aebbca790",
+        "tiktoken")
+
+
+def test_loading_every_installed_vocabulary_opens_no_socket(monkeypatch):
+    import socket
+
+    import tokenmeter.text as text_layer
+    from tokenmeter._catalog import catalog
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a network call: {args!r}")
+
+    monkeypatch.setattr(text_layer, "_tokenizers", {})  # build every one afresh
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    loaded = [name for name in catalog.tokenizer_names() if vocabulary_available(name)]
+    for name in loaded:
+        assert get_tokenizer(name).count("hello 世界") > 0
+    assert {"qwen2", "llama3", "cl100k_base", "tekken"} <= set(loaded)
