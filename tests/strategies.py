@@ -96,6 +96,55 @@ def price_book(models: str, *, currency: str = "CNY", rounding: str = "half_up",
     return parse_price_book(text, where=where)
 
 
+def scalar_outcome(book: Any, model: str, usage: Any, at: Any = None) -> Any:
+    """``book.quote``'s (exact, total) amounts for ``usage``, or the error it raises."""
+    from tokenmeter.errors import TokenmeterError
+
+    try:
+        q = book.quote(model, usage, at=at)
+    except TokenmeterError as exc:
+        return exc
+    return q.exact.amount, q.total.amount
+
+
+def assert_batch_matches_scalar(book: Any, model: str, rows: list[dict[str, int]], *,
+                                at: Any = None, batch: bool = False) -> Any:
+    """``book.price_array`` gives each row what ``book.quote`` gives it: the same exact
+    and total amounts, or -- when some row's scalar quote raises -- an error of the same
+    class (naming a failing row when it names one). Returns the ArrayQuote, or ``None``
+    on an error."""
+    import numpy as np
+    import pytest
+
+    import tokenmeter as tm
+
+    def quote(r: dict[str, int]) -> Any:
+        try:
+            q = book.quote(model, tm.Usage(**r), at=at, batch=batch)
+        except tm.TokenmeterError as exc:
+            return exc
+        return q.exact.amount, q.total.amount
+
+    want = [quote(r) for r in rows]
+    cols = {k: np.array([r[k] for r in rows],
+                        dtype=object if any(r[k] > 2**63 - 1 for r in rows) else np.int64)
+            for k in rows[0]}
+    errors = [(i, w) for i, w in enumerate(want) if isinstance(w, Exception)]
+    if errors:
+        with pytest.raises(tm.TokenmeterError) as info:
+            book.price_array(model, at=at, batch=batch, **cols)
+        got = str(info.value)
+        assert any(type(info.value) is type(w) for _, w in errors), (got, errors)
+        if got.startswith("row "):  # a row-level message names a row whose quote raises
+            assert int(got[4:got.index(":")]) in dict(errors), (got, errors)
+        return None
+    aq = book.price_array(model, at=at, batch=batch, **cols)
+    for i, (exact, total) in enumerate(want):
+        assert aq.exact_amount(i) == exact, (i, rows[i])
+        assert aq.total_amount(i) == total, (i, rows[i])
+    return aq
+
+
 
 # -- usage rows for tokenmeter.batch and Meter ---------------------------------------------
 

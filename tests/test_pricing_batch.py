@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokenmeter as tm
-from strategies import huge_tokens, price_book
+from strategies import assert_batch_matches_scalar, huge_tokens, price_book
 
 UTC = dt.timezone.utc
 AT = dt.datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # Friday 11:00 in Beijing: DeepSeek peak
@@ -168,35 +168,6 @@ as_of = "2026-01-01"
 
 # -- int64 edges: every sum and product is bounded before it is formed ------------------------
 
-def outcome(book, model, usage, at=None):
-    """``book.quote``'s exact and total for ``usage``, or the exception it raises."""
-    try:
-        q = book.quote(model, usage, at=at)
-    except tm.TokenmeterError as exc:
-        return exc
-    return q.exact.amount, q.total.amount
-
-
-def check_same(book, model, rs, *, at=None):
-    """The batch path gives each row what the scalar path gives: the same amounts, or --
-    when a row's scalar quote raises -- the same kind of error, naming a failing row."""
-    want = [outcome(book, model, tm.Usage(**r), at) for r in rs]
-    cols = {k: np.array([r[k] for r in rs], dtype=object if any(r[k] > 2**63 - 1 for r in rs)
-                        else np.int64) for k in rs[0]}
-    errors = [(i, w) for i, w in enumerate(want) if isinstance(w, Exception)]
-    if errors:
-        with pytest.raises(tm.TokenmeterError) as info:
-            book.price_array(model, at=at, **cols)
-        assert any(type(info.value) is type(w) and f"row {i}:" in str(info.value)
-                   for i, w in errors), (str(info.value), errors)
-        return None
-    aq = book.price_array(model, at=at, **cols)
-    for i, (exact, total) in enumerate(want):
-        assert aq.exact_amount(i) == exact, (i, rs[i])
-        assert aq.total_amount(i) == total, (i, rs[i])
-    return aq
-
-
 def test_prompt_columns_summing_past_int64_do_not_wrap():
     """text + image was summed in int64 first: 2**62 + 2**62 wrapped negative, picked
     context tier 1 and priced a prompt the scalar path refuses."""
@@ -221,7 +192,7 @@ def test_prompt_columns_summing_past_int64_do_not_wrap():
     [{"text": 2**62, "output": 0}, {"text": 5, "output": 2**62 + 5}],
 ])
 def test_huge_columns_on_a_combined_text_rate_equal_the_scalar_path(rows):
-    aq = check_same(tm.load_price_book(), "doubao", rows)
+    aq = assert_batch_matches_scalar(tm.load_price_book(), "doubao", rows)
     assert aq is not None
     assert aq.dtype == "object"
 
@@ -233,7 +204,7 @@ def test_huge_subset_columns_equal_the_scalar_path():
            "output_audio": 2**62},
           {"text": 10, "image": 0, "audio": 0, "output": 5, "reasoning": 5, "cached": 4,
            "cache_write": 6, "output_audio": 0}]
-    assert check_same(book, "mix", rs).dtype == "object"
+    assert assert_batch_matches_scalar(book, "mix", rs).dtype == "object"
     # A subset larger than the inputs is still refused when the sums pass int64.
     bad = [dict(rs[0], cached=2**63 - 1, cache_write=2**63 - 1)]
     with pytest.raises(tm.InvalidInputError, match="row 0: cached"):
@@ -261,7 +232,7 @@ mode = "graduated"
 tiers = [{ up_to = 1000, price = "7.123456789012345678901234567891" }, { price = "3" }]
 """)
     rs = [{"text": 10**22 + 7, "output": 10**21 + 3}, {"text": 999, "output": 1}]
-    aq = check_same(book, "g", rs)
+    aq = assert_batch_matches_scalar(book, "g", rs)
     want = sum((book.quote("g", tm.Usage(**r)).exact for r in rs), tm.Money(0, "CNY"))
     assert aq.sum_exact() == want
 
@@ -285,7 +256,7 @@ def near_int64_row(d):
        st.sampled_from(["half_up", "half_even", "floor"]))
 def test_batch_equals_scalar_near_and_past_int64(ds, rounding):
     book = price_book(MIXED.format(minimum="0.01"), rounding=rounding)
-    check_same(book, "mix", [near_int64_row(d) for d in ds])
+    assert_batch_matches_scalar(book, "mix", [near_int64_row(d) for d in ds])
 
 
 @settings(max_examples=60)
@@ -295,4 +266,4 @@ def test_batch_equals_scalar_on_context_tiers_near_int64(rs):
     b = tm.load_price_book("vendors-2026-11")
     rows_ = [{"text": t, "image": i, "output": o, "cached": (t + i) * c // 100}
              for t, i, o, c in rs]
-    check_same(b, "qwen3-vl-plus", rows_, at=AT)
+    assert_batch_matches_scalar(b, "qwen3-vl-plus", rows_, at=AT)
