@@ -96,12 +96,13 @@ def price_book(models: str, *, currency: str = "CNY", rounding: str = "half_up",
     return parse_price_book(text, where=where)
 
 
-def scalar_outcome(book: Any, model: str, usage: Any, at: Any = None) -> Any:
+def scalar_outcome(book: Any, model: str, usage: Any, *, at: Any = None,
+                   batch: bool = False) -> Any:
     """``book.quote``'s (exact, total) amounts for ``usage``, or the error it raises."""
     from tokenmeter.errors import TokenmeterError
 
     try:
-        q = book.quote(model, usage, at=at)
+        q = book.quote(model, usage, at=at, batch=batch)
     except TokenmeterError as exc:
         return exc
     return q.exact.amount, q.total.amount
@@ -120,10 +121,10 @@ def assert_batch_matches_scalar(book: Any, model: str, rows: list[dict[str, int]
 
     def quote(r: dict[str, int]) -> Any:
         try:
-            q = book.quote(model, tm.Usage(**r), at=at, batch=batch)
-        except tm.TokenmeterError as exc:
+            usage = tm.Usage(**r)
+        except tm.TokenmeterError as exc:  # e.g. cached above the inputs
             return exc
-        return q.exact.amount, q.total.amount
+        return scalar_outcome(book, model, usage, at=at, batch=batch)
 
     want = [quote(r) for r in rows]
     cols = {k: np.array([r[k] for r in rows],
@@ -143,7 +144,6 @@ def assert_batch_matches_scalar(book: Any, model: str, rows: list[dict[str, int]
         assert aq.exact_amount(i) == exact, (i, rows[i])
         assert aq.total_amount(i) == total, (i, rows[i])
     return aq
-
 
 
 # -- usage rows for tokenmeter.batch and Meter ---------------------------------------------
