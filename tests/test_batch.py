@@ -479,11 +479,13 @@ def test_an_unpriced_model_keeps_its_count_and_reports_the_price_error():
         tc.tokens, tc.wrapper_tokens, tc.exact)
     assert out[0]["error"].startswith("UnpricedModelError: ")
     assert out[0]["amount"] is out[0]["amount_rounded"] is out[0]["currency"] is None
-    assert out[1]["error"] is None and out[1]["amount"] is not None
+    assert out[1]["error"] is None
+    assert out[1]["amount"] is not None
     assert (out[2]["tokens"], out[2]["wrapper_tokens"], out[2]["exact"]) == (42, None, True)
     assert out[2]["error"].startswith("UnpricedModelError: ")
     # a row that cannot be counted has no numbers at all, and its count error
-    assert out[3]["tokens"] is None and out[3]["error"].startswith("InvalidInputError: ")
+    assert out[3]["tokens"] is None
+    assert out[3]["error"].startswith("InvalidInputError: ")
     with pytest.raises(tm.UnpricedModelError, match=r"^row 0: "):
         price_table(table_of(rows[:2]), book, strict=True)
 
