@@ -64,3 +64,18 @@ def test_the_priced_measure_missing_is_refused_not_zero(model, usage, book):
     with pytest.raises(tm.UnpricedModelError) as info:
         tm.load_price_book(book).quote(model, usage)
     assert "gives no" in str(info.value)
+
+
+def test_usages_add_their_seconds_exactly_in_any_decimal_context():
+    import decimal
+    from decimal import Decimal
+
+    long = Decimal("1.234567890123456789012345678901234567")
+    a = tm.Usage(video_seconds=long, audio_seconds=Decimal("0.1"))
+    b = tm.Usage(video_seconds=Decimal("1E-40"), audio_seconds=Decimal("0.2"))
+    with decimal.localcontext(decimal.Context(prec=5)):  # a caller's coarse context
+        total = a + b
+        assert sum([a, b]) == total
+    assert total.video_seconds == long + Decimal("1E-40")  # exact: 40 decimal places
+    assert total.video_seconds == Decimal("1.2345678901234567890123456789012345670001")
+    assert total.audio_seconds == Decimal("0.3")

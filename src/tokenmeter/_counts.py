@@ -128,6 +128,19 @@ class TokenCount:
         return "\n".join(lines)
 
 
+def _exact_sum(name: str, a: Decimal | int, b: Decimal | int) -> Decimal:
+    """``a + b`` with every digit kept, whatever the caller's decimal context."""
+    import decimal
+
+    ctx = decimal.Context(prec=2000, Emax=999_999, Emin=-999_999,
+                          traps=[decimal.Inexact, decimal.Overflow, decimal.InvalidOperation])
+    try:
+        return ctx.add(Decimal(a), Decimal(b))
+    except decimal.DecimalException:
+        raise InvalidInputError(
+            f"Usage.{name}: {a} + {b} cannot be added exactly") from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class TokenCounts:
     """The numbers of :class:`TokenCount` for whole arrays of media, as int64 arrays.
@@ -339,7 +352,11 @@ class Usage:
             elif f.name == "parts":
                 values["parts"] = self.parts + other.parts
             else:
-                values[f.name] = getattr(self, f.name) + getattr(other, f.name)
+                a, b = getattr(self, f.name), getattr(other, f.name)
+                if isinstance(a, Decimal) or isinstance(b, Decimal):
+                    values[f.name] = _exact_sum(f.name, a, b)
+                else:
+                    values[f.name] = a + b
         return Usage(**values)
 
     def __radd__(self, other: object) -> Usage:
