@@ -76,6 +76,5 @@ def test_usages_add_their_seconds_exactly_in_any_decimal_context():
     with decimal.localcontext(decimal.Context(prec=5)):  # a caller's coarse context
         total = a + b
         assert sum([a, b]) == total
-    assert total.video_seconds == long + Decimal("1E-40")  # exact: 40 decimal places
     assert total.video_seconds == Decimal("1.2345678901234567890123456789012345670001")
     assert total.audio_seconds == Decimal("0.3")
