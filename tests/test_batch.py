@@ -132,6 +132,42 @@ def test_large_groups_with_interleaved_models_keep_row_order(rows):
     check_counts(rows, count_table(table_of(rows)))
 
 
+GARBAGE = {"width": 640, "height": 480, "frames": 90, "reported_tokens": 7,
+           "duration": 12.5, "fps": 30.0}
+
+
+def with_values_under_nulls(table: pa.Table) -> pa.Table:
+    """``table`` with plausible numbers under every null of its numeric columns. Arrow
+    leaves what lies under a null undefined (a masked numpy array keeps its values), and
+    the batch path reads the buffers as they lie: it must never read one there."""
+    for name, junk in GARBAGE.items():
+        col = table.column(name).combine_chunks()
+        mask = col.is_null().to_numpy(zero_copy_only=False)
+        dtype = np.float64 if pa.types.is_floating(col.type) else np.int64
+        values = np.array(col.fill_null(0).to_numpy(zero_copy_only=False), dtype=dtype)
+        values[mask] = junk
+        arr = pa.array(values, mask=mask, type=col.type)
+        table = table.set_column(table.schema.get_field_index(name), name, arr)
+    return table
+
+
+@settings(max_examples=40)
+@given(st.lists(usage_rows(), min_size=1, max_size=40))
+def test_values_under_nulls_are_never_read(rows):
+    plain = table_of(rows)
+    junk = with_values_under_nulls(plain)
+    assert junk.column("width").chunk(0).buffers()[1] is not None
+    cols = ["tokens", "wrapper_tokens", "exact", "error"]
+    assert count_table(junk).select(cols).equals(count_table(plain).select(cols))
+    check_counts(rows, count_table(junk))
+    book = tm.load_price_book("vendors-2026-11")
+    for r in rows:
+        r["timestamp"] = ts(2026, 11, 3)
+    plain, cols = table_of(rows), [*cols, "amount", "amount_rounded", "currency"]
+    assert price_table(with_values_under_nulls(plain), book).select(cols).equals(
+        price_table(plain, book).select(cols))
+
+
 def test_bad_rows_inside_a_group_are_found_one_by_one():
     # A model that rejects extreme aspect ratios: the group's array call fails, bisection
     # finds the rows, and each gets the scalar API's own message.

@@ -87,7 +87,7 @@ def _run(table: Any, book: PriceBook | None, *, strict: bool, estimate: bool,
     import pyarrow as pa
 
     from ._batch.count import Errors, count_rows, parse
-    from ._batch.frame import read, write
+    from ._batch.frame import column, read, write
 
     outputs = OUTPUT_COLUMNS + (PRICE_COLUMNS if book is not None else ())
     frame = read(table, outputs)
@@ -104,11 +104,11 @@ def _run(table: Any, book: PriceBook | None, *, strict: bool, estimate: bool,
         priced = price_rows(counts, book, frame.columns.get("timestamp"))
     if strict:
         errors.raise_first()
+    counted = ~bad
     cols: dict[str, pa.Array] = {
-        "tokens": pa.array(counts.tokens, mask=bad, type=pa.int64()),
-        "wrapper_tokens": pa.array(counts.wrapper, mask=~counts.wrapper_ok | bad,
-                                   type=pa.int64()),
-        "exact": pa.array(counts.exact, mask=bad, type=pa.bool_()),
+        "tokens": column(counts.tokens, counted),
+        "wrapper_tokens": column(counts.wrapper, counts.wrapper_ok),
+        "exact": column(counts.exact, counted),
         "error": errors.column(),
     }
     cols.update(priced)

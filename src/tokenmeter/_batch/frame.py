@@ -29,11 +29,13 @@ __all__ = [
     "INPUT_COLUMNS",
     "PRICE_COLUMNS",
     "Frame",
+    "column",
     "floats",
     "ints",
     "read",
     "strings",
     "timestamps",
+    "valid",
     "write",
 ]
 
@@ -161,6 +163,25 @@ def write(frame: Frame, outputs: dict[str, pa.Array]) -> Any:
     return out_dict
 
 
+def column(values: npt.NDArray[Any], valid: B | None = None) -> pa.Array:
+    """An int64 or bool numpy array as an Arrow array, null where ``valid`` is False.
+
+    Built from buffers: the int64 values are shared, not copied, and the validity bitmap
+    (and a bool array's bits) are packed by numpy in one pass each.
+    """
+    n = values.size
+    bitmap, nulls = None, 0
+    if valid is not None:
+        nulls = n - int(np.count_nonzero(valid))
+        if nulls:
+            bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    if values.dtype == np.bool_:
+        typ, data = pa.bool_(), pa.py_buffer(np.packbits(values, bitorder="little"))
+    else:
+        typ, data = pa.int64(), pa.py_buffer(np.ascontiguousarray(values, dtype=np.int64))
+    return pa.Array.from_buffers(typ, n, [bitmap, data], null_count=nulls)
+
+
 def _to_numpy(arr: pa.Array) -> Any:
     t = arr.type
     if pa.types.is_integer(t) or pa.types.is_boolean(t):
@@ -183,6 +204,40 @@ def _is_str(t: pa.DataType) -> bool:
                 or pa.types.is_string_view(t))
 
 
+def valid(arr: pa.Array) -> B:
+    """True where ``arr`` has a value: its validity bitmap unpacked (one pass, no Arrow
+    kernel), or all True when it has no nulls."""
+    n = len(arr)
+    if arr.null_count == 0:
+        return np.ones(n, dtype=bool)
+    if pa.types.is_null(arr.type):
+        return np.zeros(n, dtype=bool)
+    bitmap = arr.buffers()[0]
+    if bitmap is None:  # pragma: no cover - a type whose nulls are not in a bitmap
+        return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    bits = np.frombuffer(bitmap, dtype=np.uint8)
+    out = np.unpackbits(bits, count=arr.offset + n, bitorder="little")[arr.offset:]
+    return out.view(np.bool_)
+
+
+def _values(arr: pa.Array) -> Any:
+    """An integer or float64 array's values as int64 or float64, read from the data
+    buffer as they lie: no copy for int64/float64, and no Arrow ``fill_null`` pass. What
+    sits under a null is undefined in Arrow (often the value a masked numpy array held):
+    callers read a value only where the row's ``present`` flag is True."""
+    if arr.null_count == 0:
+        vals = arr.to_numpy(zero_copy_only=False)
+        if vals.dtype.kind == "f":
+            return np.ascontiguousarray(vals, dtype=np.float64)
+        return vals.astype(np.int64, copy=False)
+    data = arr.buffers()[1]
+    if data is None:  # pragma: no cover - Arrow allocates a data buffer for these types
+        return _values(arr.fill_null(0.0 if pa.types.is_floating(arr.type) else 0))
+    dtype = np.dtype(arr.type.to_pandas_dtype())
+    raw = np.frombuffer(data, dtype=dtype)[arr.offset:arr.offset + len(arr)]
+    return raw.astype(np.float64 if dtype.kind == "f" else np.int64, copy=False)
+
+
 def strings(name: str, arr: pa.Array | None, n: int) -> tuple[npt.NDArray[np.int32], list[str]]:
     """Dictionary codes of a string column: ``(codes, values)``, code -1 where null."""
     if arr is None or pa.types.is_null(arr.type):
@@ -192,8 +247,12 @@ def strings(name: str, arr: pa.Array | None, n: int) -> tuple[npt.NDArray[np.int
         # merging any repeated dictionary values into one code.
         values = [str(v) for v in arr.dictionary.to_pylist()]
         uniq = list(dict.fromkeys(values))
+        indices = arr.indices
+        if len(uniq) == len(values) and indices.null_count == 0:
+            # The usual case: the codes are the indices themselves (no copy for int32).
+            return indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), uniq
         remap = np.array([uniq.index(v) for v in values] + [-1], dtype=np.int32)
-        idx = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        idx = indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         return remap[idx], uniq
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
@@ -209,24 +268,23 @@ def strings(name: str, arr: pa.Array | None, n: int) -> tuple[npt.NDArray[np.int
 def ints(name: str, arr: pa.Array | None, n: int) -> tuple[I64, B, B]:
     """An integer column as ``(values, present, bad)``.
 
-    ``present`` is False where the value is missing. Integral floats are read as integers
-    (a pandas integer column with a missing value becomes float64); ``bad`` marks the
-    present values that are not whole numbers or do not fit in int64 (values 0 there).
+    ``present`` is False where the value is missing (the value there is undefined: never
+    read it). Integral floats are read as integers (a pandas integer column with a missing
+    value becomes float64); ``bad`` marks the present values that are not whole numbers or
+    do not fit in int64 (values 0 there).
     """
-    zeros = np.zeros(n, dtype=np.int64)
     none = np.zeros(n, dtype=bool)
     if arr is None or pa.types.is_null(arr.type):
-        return zeros, none, none
+        return np.zeros(n, dtype=np.int64), none, none
     t = arr.type
-    present = ~arr.is_null().to_numpy(zero_copy_only=False)
+    present = valid(arr)
     if pa.types.is_integer(t):
         if pa.types.is_unsigned_integer(t) and t.bit_width == 64:
             raw = arr.fill_null(0).to_numpy(zero_copy_only=False)
             bad = present & (raw > np.uint64(2**63 - 1))
             vals = np.where(bad, np.uint64(0), raw).astype(np.int64)
             return vals, present, bad
-        vals = arr.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-        return vals, present, none
+        return _values(arr), present, none
     if pa.types.is_floating(t):
         f = arr.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
         with np.errstate(invalid="ignore"):
@@ -238,13 +296,16 @@ def ints(name: str, arr: pa.Array | None, n: int) -> tuple[I64, B, B]:
 
 
 def floats(name: str, arr: pa.Array | None, n: int) -> tuple[F64, B]:
-    """A numeric column as float64 ``(values, present)`` (NaN stays a value: it is invalid)."""
+    """A numeric column as float64 ``(values, present)`` (NaN stays a value: it is invalid;
+    where ``present`` is False the value is undefined: never read it)."""
     if arr is None or pa.types.is_null(arr.type):
         return np.zeros(n, dtype=np.float64), np.zeros(n, dtype=bool)
     t = arr.type
     if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):
         raise InvalidInputError(f"column {name!r} must hold numbers, got {_type_name(arr)}")
-    present = ~arr.is_null().to_numpy(zero_copy_only=False)
+    present = valid(arr)
+    if pa.types.is_float64(t):
+        return _values(arr), present
     vals = arr.cast(pa.float64(), safe=False).fill_null(0.0).to_numpy(zero_copy_only=False)
     return np.ascontiguousarray(vals, dtype=np.float64), present
 
