@@ -58,7 +58,13 @@ def rng(seed: int) -> random.Random:
     return random.Random(seed)
 
 
-def versions() -> dict[str, str]:
+#: Packages only some golden files use: recorded in a file's versions when its
+#: ``meta["reference"]`` names them (e.g. "mistral_common ImageEncoder...", "tiktoken").
+_NAMED_IN_REFERENCE = {"mistral-common": ("mistral_common", "mistral-common"),
+                       "tiktoken": ("tiktoken",), "opencv-python-headless": ("opencv", "cv2")}
+
+
+def versions(reference: str = "") -> dict[str, str]:
     import importlib.metadata as md
 
     out = {}
@@ -66,6 +72,10 @@ def versions() -> dict[str, str]:
                 "numpy", "soxr"):
         with contextlib.suppress(md.PackageNotFoundError):
             out[pkg] = md.version(pkg)
+    for pkg, names in _NAMED_IN_REFERENCE.items():
+        if any(n in reference for n in names):
+            with contextlib.suppress(md.PackageNotFoundError):
+                out[pkg] = md.version(pkg)
     return out
 
 
@@ -76,7 +86,9 @@ def write(kind: str, name: str, meta: dict[str, Any], columns: dict[str, list[An
         raise ValueError(f"{name}: columns differ in length: {lengths}")
     out = GOLDEN / kind / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"meta": {**meta, "versions": versions(), "cases": next(iter(lengths.values()))},
+    # meta["versions"] adds what is not installed (e.g. a wheel's source run in isolation).
+    vers = {**versions(str(meta.get("reference", ""))), **meta.get("versions", {})}
+    doc = {"meta": {**meta, "versions": vers, "cases": next(iter(lengths.values()))},
            "columns": columns}
     out.write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"wrote {out.relative_to(GOLDEN.parent.parent)}: {doc['meta']['cases']} cases")
