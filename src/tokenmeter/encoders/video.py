@@ -463,7 +463,40 @@ class QwenVideoRule(VideoRule):
             variant = "transformers"
         elif c.mode == "vl-utils":
             mp = _vl_utils_budget(n, self.video_max_pixels, c.total_px, c.min_p, c.user_max)
-            variant = "qwen-vl-utils"
+            rows, cols = kv.bounded_grid(
+                None,
+                b.h,
+                b.w,
+                factor=f,
+                min_pixels=c.min_p,
+                max_pixels=mp,
+                max_ratio=self.max_ratio,
+                variant="qwen-vl-utils",
+                offset=b.offset,
+                scratch=b.scratch,
+            )
+            # The cookbook then hands these frames to the processor with do_resize on: its
+            # smart_resize (the hub bounds) runs again -- a no-op inside the bounds, but it
+            # enlarges a frame under min_pixels (after a small user min_pixels) and raises
+            # on one past max_ratio (fetch_video's rounding can get there).
+            try:
+                return kv.bounded_grid(
+                    None,
+                    rows * f,
+                    cols * f,
+                    factor=f,
+                    min_pixels=self.min_pixels,
+                    max_pixels=self.max_pixels,
+                    max_ratio=self.max_ratio,
+                    variant="transformers",
+                    offset=b.offset,
+                    scratch=b.scratch,
+                )
+            except InvalidInputError as exc:
+                raise InvalidInputError(
+                    f"{exc} -- that is the frame size fetch_video resized it to, which the "
+                    "processor's own smart_resize refuses"
+                ) from None
         else:
             # Fixed bounds for one video: the reference's Python arithmetic (the same as
             # the image kernel's; tests/test_video_properties.py checks the two agree).
