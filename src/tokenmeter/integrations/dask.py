@@ -36,7 +36,11 @@ def meter_dataframe(ddf: Any, book: PriceBook | str | os.PathLike[str] | None = 
         ddf: a ``dask.dataframe.DataFrame`` with the columns of
             :mod:`tokenmeter.batch` (``timestamp`` timezone-aware).
         book: a price book, a packaged id or a TOML path; ``None`` counts only.
-        strict, estimate, options: as :func:`tokenmeter.batch.price_table`.
+        strict: raise on the first row that cannot be counted or priced (as
+            :func:`tokenmeter.batch.price_table`).
+        estimate: estimate text even where the exact vocabulary is installed.
+        options: per-call rule options by ``(model, modality)``, as
+            :func:`tokenmeter.batch.count_table` takes them.
 
     Returns:
         A Dask DataFrame: the input's columns plus the output columns, same partitions.

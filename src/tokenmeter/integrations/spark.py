@@ -68,7 +68,11 @@ def meter_dataframe(sdf: Any, book: PriceBook | str | os.PathLike[str] | None = 
     Args:
         sdf: a ``pyspark.sql.DataFrame`` with the columns of :mod:`tokenmeter.batch`.
         book: a price book, a packaged id or a TOML path; ``None`` counts only.
-        strict, estimate, options: as :func:`tokenmeter.batch.price_table`.
+        strict: raise on the first row that cannot be counted or priced (as
+            :func:`tokenmeter.batch.price_table`).
+        estimate: estimate text even where the exact vocabulary is installed.
+        options: per-call rule options by ``(model, modality)``, as
+            :func:`tokenmeter.batch.count_table` takes them.
 
     Returns:
         A Spark DataFrame: the input's columns plus :func:`output_schema`'s.
@@ -101,8 +105,9 @@ def collect_meter(sdf: Any, *, granularity: str = "month", timezone: str = "UTC"
     ``timestamp`` and, when de-duplicating, ``event_id``.
 
     Raises:
-        pyspark's exception wrapping tokenmeter's ``InvalidInputError`` for a row that
-        cannot be counted or has no timestamp (rows are never skipped).
+        pyspark.errors.PythonException: Spark's wrapping of tokenmeter's
+            ``InvalidInputError`` from an executor, for a row that cannot be counted or
+            has no timestamp (rows are never skipped).
     """
     from ..meter import Meter
 
