@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -136,3 +136,98 @@ def test_rate_tokens_at_decimal_durations(d: float, per_s: int) -> None:
     # Durations that are whole tenths of a second give exact products: 0.3 s * 10/s = 3.
     tenths = round(d * 10)
     assert int(ka.rate_tokens(tenths / 10, per_s * 10)) == tenths * per_s
+
+
+# -- permutation equivariance ----------------------------------------------------------------
+#
+# Reordering the clips reorders the counts and changes nothing else, for every audio rule
+# kind (and profile) of the catalog, with durations, ``samples=`` and per-clip
+# ``sample_rate=`` arrays, and over inputs long enough for several blocks and threads.
+
+
+def _catalog_audio_rules() -> dict[tuple[str, str], tuple[str, str]]:
+    """(kind, profile-specific config) -> the first (model, profile) that uses it."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for mid in tm.list_models():
+        base = tm.get_model(mid)
+        if "audio" not in base.modalities:
+            continue
+        for prof in base.profiles:
+            r = base.with_profile(prof).rule("audio")
+            out.setdefault((r.kind, repr(r)), (mid, prof))
+    return out
+
+
+CATALOG_AUDIO = _catalog_audio_rules()
+AUDIO_CASES = sorted(set(CATALOG_AUDIO.values()))
+
+
+def test_permutation_cases_cover_every_catalog_audio_rule() -> None:
+    kinds = {k for k, _ in CATALOG_AUDIO}
+    assert kinds >= {"qwen.audio", "qwen3_omni.audio", "whisper.windows", "rate"}
+    tested = {tm.get_model(m, profile=p).rule("audio").kind for m, p in AUDIO_CASES}
+    assert tested == kinds
+
+
+def _audio_or_refusal(m: tm.Model, durations: np.ndarray | None, **opts: object) -> object:
+    try:
+        return m.audio_tokens(durations, **opts)
+    except InvalidInputError:
+        return None
+
+
+@pytest.mark.parametrize(("model", "profile"), AUDIO_CASES)
+@settings(max_examples=60)
+@given(ds=duration_arrays, data=st.data())
+def test_vector_is_permutation_equivariant(
+    model: str, profile: str, ds: np.ndarray, data: st.DataObject
+) -> None:
+    m = tm.get_model(model, profile=profile)
+    perm = np.array(data.draw(st.permutations(range(ds.size))), dtype=np.intp)
+    opts = m.rule("audio").options
+    mode = data.draw(st.sampled_from(["duration", "samples", "rate"]))
+    kw: dict[str, object] = {}
+    arrays: dict[str, np.ndarray] = {}
+    durations: np.ndarray | None = ds
+    if mode == "samples" and "samples" in opts:
+        arrays["samples"] = np.rint(ds * 16000).astype(np.int64)
+        durations = None
+    elif mode == "rate" and "sample_rate" in opts:
+        rates = [8000, 11025, 16000, 22050, 44100, 48000]
+        arrays["sample_rate"] = np.array(
+            data.draw(st.lists(st.sampled_from(rates), min_size=ds.size, max_size=ds.size)),
+            dtype=np.int64,
+        )
+    if "direction" in opts and data.draw(st.booleans()):
+        kw["direction"] = "output"
+        if _audio_or_refusal(m, np.ones(1), direction="output") is None:
+            kw = {}  # a rate rule without an output rate
+    a = _audio_or_refusal(m, durations, **kw, **arrays)
+    b = _audio_or_refusal(
+        m,
+        None if durations is None else durations[perm],
+        **kw,
+        **{k: v[perm] for k, v in arrays.items()},
+    )
+    if a is None:
+        assert b is None
+        return
+    assert isinstance(a, np.ndarray)
+    assert isinstance(b, np.ndarray)
+    assert b.tolist() == a[perm].tolist()
+
+
+@pytest.mark.parametrize(("model", "profile"), AUDIO_CASES)
+def test_many_blocks_and_threads_are_permutation_equivariant(model: str, profile: str) -> None:
+    m = tm.get_model(model, profile=profile)
+    rng = np.random.default_rng(11)
+    n = 300_000
+    ds = np.concatenate(
+        [
+            rng.uniform(0.02, 0.05, n // 3),
+            rng.uniform(0.02, 40.0, n // 3),
+            rng.uniform(0.02, DAY, n - 2 * (n // 3)),
+        ]
+    )
+    perm = rng.permutation(n)
+    np.testing.assert_array_equal(m.audio_tokens(ds[perm]), m.audio_tokens(ds)[perm])

@@ -368,3 +368,162 @@ def test_gemini_silent_and_probed_soundtrack() -> None:
     assert g.count_video(1280, 720, 10, 30, has_audio=False).tokens == 2580
     assert g.count_video(1280, 720, 10, 30, audio_duration=5.0).tokens == 2580 + 160
     assert g.count_video(1280, 720, 10, 30, sample_fps=2.0, has_audio=False).tokens == 5160
+
+
+# -- rules: permutation equivariance -------------------------------------------------------
+#
+# Reordering the videos reorders the counts and changes nothing else: no item's count may
+# depend on its position or its neighbours (block boundaries, thread ranges, scratch
+# arrays reused between blocks, caches keyed on the first item). Run over one model per
+# video rule kind and variant of the catalog, each under several options.
+
+
+def _catalog_video_rules() -> dict[tuple[str, str], tuple[str, str]]:
+    """(kind, variant) -> the first (model, profile) of the catalog that uses it."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for mid in tm.list_models():
+        base = tm.get_model(mid)
+        if "video" not in base.modalities:
+            continue
+        for prof in base.profiles:
+            r = base.with_profile(prof).rule("video")
+            out.setdefault((r.kind, getattr(r, "variant", "") or ""), (mid, prof))
+    return out
+
+
+CATALOG_VIDEO = _catalog_video_rules()
+
+#: Options tried per rule kind and variant (each in its own parametrized case).
+VIDEO_OPTIONS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("qwen.video", "transformers"): [
+        {},
+        {"cap_pixels_per_frame": True},
+        {"sample_fps": 1.0, "max_frames": 64},
+        {"nframes": 16},
+        {"do_sample_frames": False},
+    ],
+    ("qwen.video", "qwen-vl-utils"): [
+        {},
+        {"total_pixels": 20_000_000, "min_frames": 8},
+        {"sample_fps": 0.5, "max_pixels": 200_000, "min_pixels": 50_000},
+    ],
+    ("qwen.video", "vllm"): [{}, {"nframes": 8}],
+    ("qwen3.video", "transformers"): [{}, {"cap_pixels_per_frame": True}, {"sample_fps": 1.0}],
+    ("qwen3.video", "qwen-vl-utils"): [{}, {"total_pixels": 30_000_000, "max_frames": 100}],
+    ("gemini.video", ""): [
+        {},
+        {"media_resolution": "low", "sample_fps": 2.0},
+        {"has_audio": False},
+    ],
+    ("internvl.video", ""): [{}, {"num_frames": 16}],
+    ("dit.latent", ""): [{}],
+}
+
+PERM_CASES: list[tuple[str, str, dict[str, Any]]] = [
+    (model, profile, opts)
+    for key, (model, profile) in sorted(CATALOG_VIDEO.items())
+    for opts in VIDEO_OPTIONS.get(key, [{}])
+] + [("qwen2.5-omni-7b", "transformers", {"use_audio_in_video": True})]
+
+
+def test_permutation_cases_cover_every_catalog_video_rule() -> None:
+    assert set(CATALOG_VIDEO) >= {
+        ("qwen.video", "transformers"),
+        ("qwen.video", "qwen-vl-utils"),
+        ("qwen.video", "vllm"),
+        ("qwen3.video", "transformers"),
+        ("qwen3.video", "qwen-vl-utils"),
+        ("gemini.video", ""),
+        ("internvl.video", ""),
+        ("dit.latent", ""),
+    }
+    assert set(VIDEO_OPTIONS) >= set(CATALOG_VIDEO), "a new video rule kind needs options here"
+
+
+def _tokens_or_refusal(m: Any, *args: Any, **kw: Any) -> Any:
+    try:
+        return m.video_tokens(*args, **kw)
+    except InvalidInputError:
+        return None
+
+
+@pytest.mark.parametrize(("model", "profile", "opts"), PERM_CASES)
+@settings(max_examples=25)
+@given(
+    vs=st.lists(
+        st.tuples(sides, sides, st.floats(0.5, 3600.0), fps_values, st.integers(1, 200)),
+        min_size=1,
+        max_size=14,
+    ),
+    data=st.data(),
+)
+def test_vector_is_permutation_equivariant(
+    model: str,
+    profile: str,
+    opts: dict[str, Any],
+    vs: list[tuple[int, int, float, float, int]],
+    data: st.DataObject,
+) -> None:
+    m = tm.get_model(model, profile=profile)
+    dit = m.rule("video").kind == "dit.latent"
+    vs = [v for v in vs if max(v[0], v[1]) / min(v[0], v[1]) < 150]
+    if dit:
+        vs = [(w - w % 16 or 16, h - h % 16 or 16, d, f, k) for w, h, d, f, k in vs]
+    if not vs:
+        return
+    perm = np.array(data.draw(st.permutations(range(len(vs)))), dtype=np.intp)
+    w, h, d, f, k = (np.array(x) for x in zip(*vs, strict=True))
+    kw = dict(opts)
+    per_video: dict[str, np.ndarray] = {}
+    if dit and data.draw(st.booleans()):
+        per_video["num_frames"] = k  # the pipeline argument, one per video
+    takes_audio = m.rule("video").kind == "gemini.video" or opts.get("use_audio_in_video")
+    if takes_audio and data.draw(st.booleans()):
+        per_video["audio_duration"] = d * data.draw(st.sampled_from([0.0, 0.5, 1.0]))
+    use_frames = data.draw(st.booleans())
+    frames = np.maximum(1, np.rint(d * f)).astype(np.int64) if use_frames else None
+    fps = None if dit and data.draw(st.booleans()) else f
+
+    def call(ix: np.ndarray | None) -> Any:
+        def pick(a: Any) -> Any:
+            return a if a is None or ix is None else a[ix]
+
+        extra = {name: pick(v) for name, v in per_video.items()}
+        return _tokens_or_refusal(
+            m,
+            pick(w),
+            pick(h),
+            None if use_frames else pick(d),
+            pick(fps),
+            frames=pick(frames),
+            **kw,
+            **extra,
+        )
+
+    a = call(None)
+    b = call(perm)
+    if a is None:
+        assert b is None  # the same set of videos is refused, whatever the order
+        return
+    assert b is not None
+    assert a.dtype == b.dtype == np.int64
+    assert b.tolist() == a[perm].tolist()
+
+
+@pytest.mark.parametrize(("model", "profile", "opts"), PERM_CASES)
+def test_many_blocks_and_threads_are_permutation_equivariant(
+    model: str, profile: str, opts: dict[str, Any]
+) -> None:
+    """Inputs long enough for several blocks (32 768 videos) and worker threads (2**18)."""
+    m = tm.get_model(model, profile=profile)
+    rng = np.random.default_rng(7)
+    n = 300_000
+    w = rng.integers(1, 256, n) * 16
+    h = rng.integers(1, 136, n) * 16
+    w = np.minimum(w, h * 100)  # aspect ratios the Qwen rules accept
+    d = rng.uniform(2.0, 900.0, n)  # at least 48 frames: every option set accepts them
+    f = rng.choice([24.0, 25.0, 29.97002997002997, 30.0, 60.0], n)
+    perm = rng.permutation(n)
+    a = m.video_tokens(w, h, d, f, **opts)
+    b = m.video_tokens(w[perm], h[perm], d[perm], f[perm], **opts)
+    np.testing.assert_array_equal(b, a[perm])
