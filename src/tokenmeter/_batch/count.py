@@ -268,6 +268,8 @@ class _Counter:
         False/0, so a False or a zero needs no write)."""
         self.tokens[rows] = tokens
         w = np.asarray(wrapper)
+        if w.ndim and w.size and w.min() == w.max():  # rules often give one value for all
+            w = w.reshape(-1)[0]
         if w.ndim or int(w):
             self.wrapper[rows] = w
         if exact:
