@@ -279,6 +279,28 @@ def _options(rule: Any, opts: Mapping[str, Any]) -> Any:
     return hit[1]
 
 
+def _processor_ratio_check(rows: Any, cols: Any, max_ratio: float, f: int, offset: int) -> None:
+    """Refuse frames (``rows x cols`` grid cells of ``f`` px) past ``max_ratio``, as the
+    processor's ``smart_resize`` does (``max(h, w) / min(h, w) > max_ratio`` raises)."""
+    if _is_int(rows):
+        hi, lo, at = max(rows, cols), min(rows, cols), 0
+        if hi / lo <= max_ratio:
+            return
+    else:
+        hi_a, lo_a = np.maximum(rows, cols), np.minimum(rows, cols)
+        bad = hi_a > lo_a * max_ratio
+        if not bad.any():
+            return
+        at = _first_true(bad)
+        hi, lo = int(hi_a[at]), int(lo_a[at])
+        rows, cols = int(rows[at]), int(cols[at])
+    raise InvalidInputError(
+        f"video {offset + at}: fetch_video resizes it to {rows * f}x{cols * f} (h x w), aspect "
+        f"ratio {hi / lo:.6g}, past {max_ratio:g}:1, which the processor's own smart_resize "
+        "refuses (the reference raises)"
+    )
+
+
 @functools.lru_cache(maxsize=8)
 def _omni_audio(max_seconds: int) -> Any:
     from .audio import QwenAudioRule
@@ -479,6 +501,12 @@ class QwenVideoRule(VideoRule):
             # smart_resize (the hub bounds) runs again -- a no-op inside the bounds, but it
             # enlarges a frame under min_pixels (after a small user min_pixels) and raises
             # on one past max_ratio (fetch_video's rounding can get there).
+            if self.min_pixels <= c.min_p and 4 * max(self.video_max_pixels, c.min_p) <= (
+                self.max_pixels
+            ):
+                # Every frame is inside the processor's bounds: only its ratio check acts.
+                _processor_ratio_check(rows, cols, self.max_ratio, f, b.offset)
+                return rows, cols
             try:
                 return kv.bounded_grid(
                     None,
