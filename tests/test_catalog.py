@@ -221,7 +221,7 @@ def test_every_model_a_packaged_price_book_prices_is_in_the_catalog():
     [
         ("qwen2.5-vl-72b-instruct", "qwen-vl-utils", "image", "qwen-vl-utils"),
         ("qwen2.5-vl-72b-instruct", "qwen-vl-utils", "video", "qwen-vl-utils"),
-        ("qwen2.5-vl-72b-instruct", "vllm", "video", "vllm"),
+        ("qwen2.5-vl-72b-instruct", "vllm-opencv", "video", "VideoMediaIO"),
         ("pixtral-12b", "transformers", "image", "transformers"),
         ("pixtral-12b", None, "image", "mistral-common"),
     ],
@@ -233,3 +233,12 @@ def test_a_profile_that_changes_a_rule_names_its_own_source(mid, profile, modali
     if profile is not None:
         default = tm.get_model(mid).count_image(1280, 720).source
         assert modality == "video" or c.source != default
+
+
+def test_vllm_profile_counts_as_transformers_and_the_generic_loader_has_its_own():
+    default = tm.get_model("qwen2.5-vl-72b-instruct")
+    vllm = default.with_profile("vllm")
+    for w, h, d, fps in [(1280, 720, 10, 30), (640, 480, 3.3, 24), (1920, 1080, 120, 60)]:
+        assert vllm.count_video(w, h, d, fps).tokens == default.count_video(w, h, d, fps).tokens
+    generic = default.with_profile("vllm-opencv").count_video(1280, 720, 10, 30)
+    assert generic.frames == 32

@@ -465,7 +465,7 @@ def test_internvl_video() -> None:
 def test_vllm_loaders() -> None:
     """vLLM's own frame-selection code (vllm/multimodal/video.py of the pinned wheel).
 
-    * ``profile="vllm"`` is the generic ``opencv`` loader: ``VideoMediaIO``'s
+    * ``profile="vllm-opencv"`` is the generic ``opencv`` loader: ``VideoMediaIO``'s
       ``num_frames`` (32) uniformly spaced frames, all of a shorter clip (``nframes=``
       is the ``--media-io-kwargs`` ``num_frames``), then transformers' resize with the hub
       bounds.
@@ -478,7 +478,7 @@ def test_vllm_loaders() -> None:
     assert meta["video_media_io_num_frames"] == 32
     assert meta["processor_to_loader"]["Qwen2VLVideoProcessor"] == "qwen2_vl"
     assert meta["processor_to_loader"]["Qwen3VLVideoProcessor"] == "qwen3_vl"
-    m = tm.get_model("qwen2.5-vl-72b-instruct", profile="vllm")
+    m = tm.get_model("qwen2.5-vl-72b-instruct", profile="vllm-opencv")
     ok = g["error"] == 0
     for nf in np.unique(g["num_frames"]):
         ix = np.flatnonzero(ok & (g["num_frames"] == nf))

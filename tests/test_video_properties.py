@@ -186,7 +186,7 @@ MODELS: list[tuple[str, str | None, dict[str, Any]]] = [
     ("qwen2.5-vl-72b-instruct", None, {}),
     ("qwen2.5-vl-72b-instruct", None, {"cap_pixels_per_frame": True}),
     ("qwen2.5-vl-72b-instruct", "qwen-vl-utils", {}),
-    ("qwen2.5-vl-72b-instruct", "vllm", {}),
+    ("qwen2.5-vl-72b-instruct", "vllm-opencv", {}),
     ("qwen3-vl-8b-instruct", None, {}),
     ("qwen3-vl-8b-instruct", "qwen-vl-utils", {}),
     ("qwen2.5-omni-7b", None, {"use_audio_in_video": True}),

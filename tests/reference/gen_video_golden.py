@@ -1118,7 +1118,7 @@ def write_vendor_examples() -> None:
                       "qwen2.5-vl-72b-instruct", "qwen2.5-vl-72b-instruct",
                       "qwen2.5-vl-72b-instruct", "qwen3-vl-8b-instruct", "qwen3-vl-8b-instruct",
                       "wan2.1-t2v", "hunyuanvideo", "cogvideox1.5", "wan2.1-t2v"],
-            "profile": ["", "", "", "", "qwen-vl-utils", "vllm", "", "qwen-vl-utils", "", "", "",
+            "profile": ["", "", "", "", "qwen-vl-utils", "vllm-opencv", "", "qwen-vl-utils", "", "", "",
                         ""],
             "width": [1280] * 11 + [832],
             "height": [720] * 11 + [480],
