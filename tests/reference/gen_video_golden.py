@@ -254,7 +254,7 @@ def qwen_vl_utils_cases(r, factor: int, n_cases: int, tok, proc3, proc25) -> dic
                  (50, 9990), (140, 27990), (5700, 41), (19000, 100)):
         for total, fps in ((300, 30.0), (18000, 30.0), (1537, 2.0)):
             cases.append((h, w, total, fps, None, None))
-    for i, (h, w, total, fps, nf, mp) in enumerate(cases):
+    for h, w, total, fps, nf, mp in cases:
         ele = {"video": "stub.mp4", "_total": total, "_fps": fps, "_h": h, "_w": w}
         if nf:
             ele["nframes"] = nf
@@ -1118,8 +1118,8 @@ def write_vendor_examples() -> None:
                       "qwen2.5-vl-72b-instruct", "qwen2.5-vl-72b-instruct",
                       "qwen2.5-vl-72b-instruct", "qwen3-vl-8b-instruct", "qwen3-vl-8b-instruct",
                       "wan2.1-t2v", "hunyuanvideo", "cogvideox1.5", "wan2.1-t2v"],
-            "profile": ["", "", "", "", "qwen-vl-utils", "vllm-opencv", "", "qwen-vl-utils", "", "", "",
-                        ""],
+            "profile": ["", "", "", "", "qwen-vl-utils", "vllm-opencv", "", "qwen-vl-utils",
+                        "", "", "", ""],
             "width": [1280] * 11 + [832],
             "height": [720] * 11 + [480],
             "seconds": [10.0] * 12,
