@@ -37,8 +37,10 @@ def _o200k_reference_cache() -> None:
     import tempfile
     from pathlib import Path
 
-    name = "fb374d419588a4632f3f557e76b4b70aebbca790"
-    published = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+    from tokenmeter._catalog import catalog
+
+    spec = catalog.tokenizer_spec("o200k_base")
+    name, published = str(spec["cache_name"]), str(spec["sha256"])
     if os.environ.get("TIKTOKEN_CACHE_DIR") and (
             Path(os.environ["TIKTOKEN_CACHE_DIR"]) / name).is_file():
         return

