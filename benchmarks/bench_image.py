@@ -43,11 +43,15 @@ import sys
 import time
 from collections.abc import Callable
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
 import tokenmeter as tm
 from tokenmeter.kernels import grid
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from test_image_kernels import _count_image_tokens, ref_resized_size
 from tokenmeter.kernels._blocks import workers
 
 QWEN = {"factor": 28, "min_pixels": 3136, "max_pixels": 12845056}
@@ -90,36 +94,9 @@ def qvu_smart_resize(height, width, factor, min_pixels, max_pixels):  # type: ig
 # ---- END: copied from qwen-vl-utils -----------------------------------------------------------
 
 
-# ---- BEGIN: copied from Anthropic's vision docs ("Resize your image before uploading") --------
-def _count_image_tokens(width: int, height: int) -> int:
-    return math.ceil(width / 28) * math.ceil(height / 28)
-
-
-def resized_size(width, height, max_edge=1568, max_tokens=1568):  # type: ignore[no-untyped-def]
-    def fits(w: int, h: int) -> bool:
-        return (
-            math.ceil(w / 28) * 28 <= max_edge
-            and math.ceil(h / 28) * 28 <= max_edge
-            and _count_image_tokens(w, h) <= max_tokens
-        )
-
-    if fits(width, height):
-        return (width, height)
-    if height > width:
-        resized_h, resized_w = resized_size(height, width, max_edge, max_tokens)
-        return (resized_w, resized_h)
-    aspect_ratio = width / height
-    lo, hi = 1, width
-    while lo + 1 < hi:
-        mid = (lo + hi) // 2
-        if fits(mid, max(round(mid / aspect_ratio), 1)):
-            lo = mid
-        else:
-            hi = mid
-    return (lo, max(round(lo / aspect_ratio), 1))
-
-
-# ---- END: copied from Anthropic's docs ----------------------------------------------------------
+# Anthropic's reference code ("Resize your image before uploading" in its vision docs), as the
+# tests copy it.
+resized_size = ref_resized_size
 
 
 # ---- transcriptions of the other references, one image at a time -------------------------------
