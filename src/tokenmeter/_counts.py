@@ -185,7 +185,7 @@ class TokenCounts:
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"TokenCounts index {i} out of range for {n} items")
-        return self._item(i % n if n else i)
+        return self._item(i % n)
 
     def __iter__(self) -> Iterator[TokenCount]:
         return (self._item(i) for i in range(len(self)))
